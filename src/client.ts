@@ -1,0 +1,371 @@
+/**
+ * DurableClient: manages instances by ID over the store. Every method validates its input before
+ * touching the store, and every write is durable before the call returns.
+ */
+import { randomUUID } from "node:crypto";
+import { type Payload, serialize } from "./core/codec.js";
+import {
+  InstanceNotFoundError,
+  InvalidArgumentError,
+  InvalidStateError,
+  OrchestratorNotFoundError,
+  TimeoutError,
+} from "./core/errors.js";
+import {
+  type ExecutionRewoundEvent,
+  type ExecutionTerminatedEvent,
+  type InboxEvent,
+  isTerminalStatus,
+  makeEvent,
+  RUNTIME_STATUSES,
+  type RuntimeStatus,
+} from "./core/events.js";
+import type { InstanceRecord } from "./core/records.js";
+import {
+  instanceIdProblem,
+  type NameRegistry,
+  nameProblem,
+  type OrchestratorRef,
+  refName,
+} from "./core/refs.js";
+import { type OrchestrationStatus, type StatusOptions, toStatus } from "./status.js";
+import type { InstanceFilter, Store } from "./store/store.js";
+
+/** Options of `startNew`. */
+export interface StartNewOptions<I = unknown> {
+  input?: I;
+  /** Your own ID; a UUID when omitted. */
+  instanceId?: string;
+  /** Start later: the instance stays Pending until then. */
+  startAt?: Date;
+}
+
+/** Query of `listInstances`. */
+export interface ListInstancesQuery {
+  createdFrom?: Date;
+  createdTo?: Date;
+  runtimeStatus?: RuntimeStatus[];
+  instanceIdPrefix?: string;
+  pageSize?: number;
+  continuationToken?: string;
+}
+
+/** Filter of `purgeInstanceHistoryBy` and `getStatusBy`. */
+export interface PurgeFilter {
+  createdFrom?: Date;
+  createdTo?: Date;
+  runtimeStatus?: RuntimeStatus[];
+}
+
+/** What the client needs from its hub. @internal */
+export interface ClientBinding {
+  hub: string;
+  store: Store;
+  /** Opens the store (once) before first use. */
+  ready: () => Promise<void>;
+  /** Returns a registry when unknown orchestrator names are rejected. */
+  registry: () => NameRegistry | undefined;
+  maxPayloadBytes: number;
+}
+
+function checkId(instanceId: unknown): string {
+  const problem = instanceIdProblem(instanceId);
+  if (problem) throw new InvalidArgumentError(problem);
+  return instanceId as string;
+}
+
+function checkReason(reason: unknown): string | undefined {
+  if (reason === undefined) return undefined;
+  if (typeof reason !== "string") throw new InvalidArgumentError("reason must be a string");
+  return reason;
+}
+
+function toFilter(filter: PurgeFilter | ListInstancesQuery): InstanceFilter {
+  const out: InstanceFilter = {};
+  for (const key of ["createdFrom", "createdTo"] as const) {
+    const value = filter[key];
+    if (value === undefined) continue;
+    if (!(value instanceof Date) || Number.isNaN(value.getTime()))
+      throw new InvalidArgumentError(`${key} must be a valid Date`);
+    out[key] = value.getTime();
+  }
+  if (filter.runtimeStatus !== undefined) {
+    if (!Array.isArray(filter.runtimeStatus))
+      throw new InvalidArgumentError("runtimeStatus must be an array");
+    for (const s of filter.runtimeStatus) {
+      if (!RUNTIME_STATUSES.includes(s)) {
+        throw new InvalidArgumentError(
+          `unknown runtime status '${String(s)}' (expected one of ${RUNTIME_STATUSES.join(", ")})`,
+        );
+      }
+    }
+    out.runtimeStatus = [...filter.runtimeStatus];
+  }
+  if ("instanceIdPrefix" in filter && filter.instanceIdPrefix !== undefined) {
+    if (typeof filter.instanceIdPrefix !== "string")
+      throw new InvalidArgumentError("instanceIdPrefix must be a string");
+    out.instanceIdPrefix = filter.instanceIdPrefix;
+  }
+  return out;
+}
+
+/** Starts, queries and manages orchestration instances. */
+export class DurableClient {
+  constructor(private readonly binding: ClientBinding) {}
+
+  /** Starts an orchestration and returns its instance ID. */
+  async startNew<I, O>(orchestrator: OrchestratorRef<I, O>, options?: StartNewOptions<I>): Promise<string>;
+  async startNew(name: string, options?: StartNewOptions): Promise<string>;
+  async startNew(
+    nameOrRef: string | OrchestratorRef<unknown, unknown>,
+    options: StartNewOptions = {},
+  ): Promise<string> {
+    const name = refName(nameOrRef);
+    const problem = nameProblem("orchestrator name", name);
+    if (problem) throw new InvalidArgumentError(problem);
+    const registry = this.binding.registry();
+    if (registry && !registry.orchestratorNames().includes(name)) {
+      throw new OrchestratorNotFoundError(name, registry.orchestratorNames());
+    }
+    if (options === null || typeof options !== "object")
+      throw new InvalidArgumentError("options must be an object");
+    const instanceId = options.instanceId === undefined ? randomUUID() : checkId(options.instanceId);
+    const { startAt } = options;
+    if (startAt !== undefined && (!(startAt instanceof Date) || Number.isNaN(startAt.getTime()))) {
+      throw new InvalidArgumentError("startAt must be a valid Date");
+    }
+    const input = serialize(options.input, `input of orchestration '${name}'`, this.binding.maxPayloadBytes);
+    await this.create(name, instanceId, input, startAt);
+    return instanceId;
+  }
+
+  /** The instance's status, or undefined when it does not exist. */
+  async getStatus(instanceId: string, options: StatusOptions = {}): Promise<OrchestrationStatus | undefined> {
+    checkId(instanceId);
+    await this.binding.ready();
+    const record = await this.binding.store.getInstance(this.binding.hub, instanceId);
+    if (!record) return undefined;
+    const history = options.showHistory
+      ? await this.binding.store.getHistory(this.binding.hub, instanceId)
+      : undefined;
+    return toStatus(record, options, history);
+  }
+
+  /** One page of instances, oldest first; pass `continuationToken` back for the next page. */
+  async listInstances(
+    query: ListInstancesQuery = {},
+  ): Promise<{ instances: OrchestrationStatus[]; continuationToken?: string }> {
+    const filter = toFilter(query);
+    if (
+      query.pageSize !== undefined &&
+      (!Number.isInteger(query.pageSize) || query.pageSize < 1 || query.pageSize > 1000)
+    ) {
+      throw new InvalidArgumentError("pageSize must be an integer from 1 to 1000");
+    }
+    if (query.continuationToken !== undefined && typeof query.continuationToken !== "string") {
+      throw new InvalidArgumentError("continuationToken must be a string");
+    }
+    await this.binding.ready();
+    const page = await this.binding.store.listInstances(this.binding.hub, {
+      ...filter,
+      pageSize: query.pageSize,
+      continuationToken: query.continuationToken,
+    });
+    const instances = page.instances.map((r) => toStatus(r));
+    return page.continuationToken ? { instances, continuationToken: page.continuationToken } : { instances };
+  }
+
+  /** Every instance matching the filter (all pages). */
+  async getStatusBy(
+    filter: PurgeFilter & { instanceIdPrefix?: string } = {},
+  ): Promise<OrchestrationStatus[]> {
+    const all: OrchestrationStatus[] = [];
+    let continuationToken: string | undefined;
+    do {
+      const page = await this.listInstances({ ...filter, pageSize: 1000, continuationToken });
+      all.push(...page.instances);
+      continuationToken = page.continuationToken;
+    } while (continuationToken);
+    return all;
+  }
+
+  /** Every instance in the task hub. */
+  getStatusAll(): Promise<OrchestrationStatus[]> {
+    return this.getStatusBy({});
+  }
+
+  /**
+   * Waits until the instance is Completed, Failed or Terminated and returns its status. Wakes on
+   * in-process notifications; polls (at most every `pollMs`) for changes made by other processes.
+   * Throws `TimeoutError` after `timeoutMs` (default 60 s).
+   */
+  async waitForCompletion(
+    instanceId: string,
+    options: { timeoutMs?: number; pollMs?: number } = {},
+  ): Promise<OrchestrationStatus> {
+    checkId(instanceId);
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    if (!(timeoutMs >= 0)) throw new InvalidArgumentError("timeoutMs must be ≥ 0");
+    await this.binding.ready();
+    const { store, hub } = this.binding;
+    const deadline = Date.now() + timeoutMs;
+    let wake: () => void = () => {};
+    const unsubscribe = store.subscribe(hub, (n) => {
+      if (n.kind === "instance-updated" && n.instanceId === instanceId) wake();
+    });
+    try {
+      for (;;) {
+        const record = await store.getInstance(hub, instanceId);
+        if (!record) throw new InstanceNotFoundError(instanceId);
+        if (isTerminalStatus(record.runtimeStatus)) return toStatus(record);
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          throw new TimeoutError(
+            `instance '${instanceId}' is still ${record.runtimeStatus} after ${timeoutMs} ms`,
+          );
+        }
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(left, options.pollMs ?? 1_000));
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    } finally {
+      unsubscribe();
+    }
+  }
+
+  /** Delivers an external event. Throws if the instance is unknown or finished. */
+  async raiseEvent(instanceId: string, eventName: string, eventData?: unknown): Promise<void> {
+    checkId(instanceId);
+    const problem = nameProblem("event name", eventName);
+    if (problem) throw new InvalidArgumentError(problem);
+    const input = serialize(eventData, `data of event '${eventName}'`, this.binding.maxPayloadBytes);
+    await this.send(instanceId, makeEvent(new Date(), { kind: "EventRaised", name: eventName, input }), true);
+  }
+
+  /** Terminates a running instance; `recursive` terminates its running sub-orchestrations too. */
+  async terminate(instanceId: string, reason?: string, options: { recursive?: boolean } = {}): Promise<void> {
+    checkId(instanceId);
+    const event = makeEvent<ExecutionTerminatedEvent>(new Date(), {
+      kind: "ExecutionTerminated",
+      reason: checkReason(reason),
+      ...(options.recursive ? { recursive: true } : {}),
+    });
+    await this.send(instanceId, event, true);
+  }
+
+  /** Suspends an instance: it keeps its messages but runs no code until resumed. */
+  async suspend(instanceId: string, reason?: string): Promise<void> {
+    checkId(instanceId);
+    await this.send(
+      instanceId,
+      makeEvent(new Date(), { kind: "ExecutionSuspended", reason: checkReason(reason) }),
+      true,
+    );
+  }
+
+  /** Resumes a suspended instance. */
+  async resume(instanceId: string, reason?: string): Promise<void> {
+    checkId(instanceId);
+    await this.send(
+      instanceId,
+      makeEvent(new Date(), { kind: "ExecutionResumed", reason: checkReason(reason) }),
+      true,
+    );
+  }
+
+  /** Makes a Failed instance run its failed steps again. */
+  async rewind(instanceId: string, reason?: string): Promise<void> {
+    checkId(instanceId);
+    const event = makeEvent<ExecutionRewoundEvent>(new Date(), { kind: "ExecutionRewound", reason: checkReason(reason) });
+    const record = await this.record(instanceId);
+    if (record.runtimeStatus !== "Failed") {
+      throw new InvalidStateError(
+        `only Failed instances can be rewound; '${instanceId}' is ${record.runtimeStatus}`,
+      );
+    }
+    await this.binding.store.appendMessage(this.binding.hub, {
+      instanceId,
+      executionId: record.executionId,
+      event,
+      visibleAt: Date.now(),
+    });
+  }
+
+  /** Starts the instance's orchestration again with the same input; returns the (new) instance ID. */
+  async restart(instanceId: string, options: { restartWithNewInstanceId?: boolean } = {}): Promise<string> {
+    checkId(instanceId);
+    const record = await this.record(instanceId);
+    const newId = options.restartWithNewInstanceId === false ? instanceId : randomUUID();
+    await this.create(record.name, newId, record.input, undefined);
+    return newId;
+  }
+
+  /** Deletes a terminal instance and its history. */
+  async purgeInstanceHistory(instanceId: string): Promise<{ instancesDeleted: number }> {
+    checkId(instanceId);
+    await this.binding.ready();
+    const instancesDeleted = await this.binding.store.purgeInstances(this.binding.hub, {
+      instanceIds: [instanceId],
+    });
+    return { instancesDeleted };
+  }
+
+  /** Deletes every terminal instance matching the filter. */
+  async purgeInstanceHistoryBy(filter: PurgeFilter): Promise<{ instancesDeleted: number }> {
+    if (filter === null || typeof filter !== "object")
+      throw new InvalidArgumentError("filter must be an object");
+    const storeFilter = toFilter(filter);
+    await this.binding.ready();
+    const instancesDeleted = await this.binding.store.purgeInstances(this.binding.hub, {
+      filter: storeFilter,
+    });
+    return { instancesDeleted };
+  }
+
+  private async record(instanceId: string): Promise<InstanceRecord> {
+    await this.binding.ready();
+    const record = await this.binding.store.getInstance(this.binding.hub, instanceId);
+    if (!record) throw new InstanceNotFoundError(instanceId);
+    return record;
+  }
+
+  private async send(instanceId: string, event: InboxEvent, onlyIfActive: boolean): Promise<void> {
+    await this.binding.ready();
+    await this.binding.store.appendMessage(
+      this.binding.hub,
+      { instanceId, event, visibleAt: Date.now() },
+      { onlyIfActive },
+    );
+  }
+
+  private async create(
+    name: string,
+    instanceId: string,
+    input: Payload,
+    startAt: Date | undefined,
+  ): Promise<void> {
+    await this.binding.ready();
+    const now = new Date();
+    const executionId = randomUUID();
+    await this.binding.store.createInstance(this.binding.hub, {
+      instanceId,
+      name,
+      executionId,
+      input,
+      createdAt: now.getTime(),
+      started: makeEvent(now, {
+        kind: "ExecutionStarted",
+        name,
+        instanceId,
+        executionId,
+        input,
+        ...(startAt ? { scheduledStartTime: startAt.toISOString() } : {}),
+      }),
+      visibleAt: startAt ? startAt.getTime() : now.getTime(),
+    });
+  }
+}

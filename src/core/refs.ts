@@ -1,0 +1,63 @@
+/**
+ * Typed references to registered functions. `hub.activity(...)` and `hub.orchestrator(...)`
+ * return these; passing one instead of a name gives typed inputs and results.
+ */
+
+/** A registered activity: its name, plus its input and output types for the compiler. */
+export interface ActivityRef<I = unknown, O = unknown> {
+  readonly kind: "activity";
+  readonly name: string;
+  /** Type carrier only; never set at runtime. */
+  readonly types?: (input: I) => O;
+}
+
+/** A registered orchestrator: its name, plus its input and output types for the compiler. */
+export interface OrchestratorRef<I = unknown, O = unknown> {
+  readonly kind: "orchestrator";
+  readonly name: string;
+  /** Type carrier only; never set at runtime. */
+  readonly types?: (input: I) => O;
+}
+
+/** The name behind a name or a reference. */
+export function refName(nameOrRef: string | { readonly name: string }): string {
+  return typeof nameOrRef === "string" ? nameOrRef : nameOrRef.name;
+}
+
+/** Knows which names exist, when the caller's registry is complete. */
+export interface NameRegistry {
+  /** Sorted registered activity names. */
+  activityNames(): readonly string[];
+  /** Sorted registered orchestrator names. */
+  orchestratorNames(): readonly string[];
+}
+
+/** True when the text contains a C0 control character or DEL. */
+function hasControlChars(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
+/**
+ * Checks an instance ID: non-empty, at most 256 characters, no control characters.
+ * Returns an error message or undefined.
+ */
+export function instanceIdProblem(id: unknown): string | undefined {
+  if (typeof id !== "string") return `instance ID must be a string, got ${typeof id}`;
+  if (id.length === 0) return "instance ID must not be empty";
+  if (id.length > 256) return `instance ID is ${id.length} characters long; the limit is 256`;
+  if (hasControlChars(id)) return "instance ID must not contain control characters";
+  return undefined;
+}
+
+/** Checks a function or event name: a non-empty string of at most 256 characters. */
+export function nameProblem(what: string, name: unknown): string | undefined {
+  if (typeof name !== "string") return `${what} must be a string, got ${typeof name}`;
+  if (name.trim().length === 0) return `${what} must not be empty`;
+  if (name.length > 256) return `${what} is ${name.length} characters long; the limit is 256`;
+  if (hasControlChars(name)) return `${what} must not contain control characters`;
+  return undefined;
+}

@@ -1,0 +1,148 @@
+/**
+ * The activity dispatcher: leases activity tasks, runs the registered function with a renewed
+ * lease, and completes the task (deleting it and adding the result to the instance's inbox in one
+ * transaction). Activities run at least once: a crash before completion redelivers the task.
+ */
+import { deserialize, serialize } from "../core/codec.js";
+import { LeaseLostError, RefrainError, toFailureDetails } from "../core/errors.js";
+import { makeEvent, type TaskCompletedEvent, type TaskFailedEvent } from "../core/events.js";
+import type { ActivityLease, ActivityWorkItem } from "../store/store.js";
+import { faultPoint } from "./faults.js";
+import { LeaseKeeper } from "./lease-keeper.js";
+import type { ActivityContext, HubRuntime } from "./runtime.js";
+import { WorkLoop } from "./work-loop.js";
+
+/** Runs activities for the hub's registered activity functions. */
+export class ActivityDispatcher {
+  private readonly loop: WorkLoop<ActivityWorkItem>;
+  private readonly names: string[];
+  private readonly running = new Map<
+    string,
+    { abort: AbortController; keeper: LeaseKeeper<ActivityLease> }
+  >();
+
+  constructor(
+    private readonly rt: HubRuntime,
+    concurrency: number,
+  ) {
+    this.names = [...rt.activities.keys()];
+    this.loop = new WorkLoop({
+      name: "activities",
+      concurrency,
+      fetch: () => rt.store.leaseNextActivity(rt.hub, rt.workerId, this.names, rt.leaseMs),
+      process: (item) => this.run(item),
+      nextDue: () => rt.store.nextWakeUp(rt.hub, [], this.names),
+      maxIdleMs: rt.maxIdleMs,
+      onError: (err) => rt.logger.error("activity dispatcher error", { error: String(err) }),
+    });
+  }
+
+  /** Starts leasing. */
+  start(): void {
+    if (this.names.length > 0) this.loop.start();
+  }
+
+  /** New work may be available. */
+  wake(): void {
+    this.loop.wake();
+  }
+
+  /**
+   * Stops leasing; waits up to `graceMs` for running activities, then aborts the rest and
+   * releases their leases so another worker picks them up at once.
+   */
+  async stop(graceMs: number): Promise<void> {
+    await this.loop.stopLeasing();
+    const drained = this.loop.drain();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      drained.then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), graceMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!timedOut) return;
+    for (const [, entry] of this.running) {
+      entry.keeper.stop();
+      entry.abort.abort(new RefrainError("HUB_STOPPED", "the worker is stopping"));
+      await this.rt.store.abandonActivity(entry.keeper.current).catch(() => {});
+    }
+  }
+
+  private async run(item: ActivityWorkItem): Promise<void> {
+    const { rt } = this;
+    const { task } = item;
+    const abort = new AbortController();
+    const keeper = new LeaseKeeper<ActivityLease>(
+      item.lease,
+      rt.leaseMs,
+      (lease) => rt.store.renewActivityLease(lease, rt.leaseMs),
+      (err) => abort.abort(err),
+    );
+    this.running.set(task.id, { abort, keeper });
+    try {
+      faultPoint("activity:before-run");
+      const result = await this.invoke(item, abort.signal);
+      if (abort.signal.aborted) return;
+      faultPoint("activity:before-complete");
+      await rt.store.completeActivity(keeper.stopAndGet(), result);
+      faultPoint("activity:after-complete");
+    } catch (err) {
+      if (err instanceof LeaseLostError) {
+        rt.logger.warn("activity result discarded: lease lost", {
+          instanceId: task.instanceId,
+          activity: task.name,
+        });
+      } else {
+        rt.logger.error("could not complete activity; it will be redelivered", {
+          instanceId: task.instanceId,
+          activity: task.name,
+          error: String(err),
+        });
+        await rt.store.abandonActivity(keeper.current, 1_000).catch(() => {});
+      }
+    } finally {
+      keeper.stop();
+      this.running.delete(task.id);
+    }
+  }
+
+  private async invoke(
+    item: ActivityWorkItem,
+    signal: AbortSignal,
+  ): Promise<TaskCompletedEvent | TaskFailedEvent> {
+    const { task } = item;
+    const now = () => new Date();
+    const fn = this.rt.activities.get(task.name);
+    try {
+      if (!fn)
+        throw new RefrainError(
+          "ACTIVITY_NOT_FOUND",
+          `activity '${task.name}' is not registered in this worker`,
+        );
+      const ctx: ActivityContext = {
+        instanceId: task.instanceId,
+        name: task.name,
+        taskId: task.taskId,
+        attempt: task.attempt,
+        deliveryCount: task.deliveryCount,
+        idempotencyKey: `${task.instanceId}:${task.executionId}:${task.taskId}`,
+        signal,
+      };
+      const output = await fn(deserialize(task.input), ctx);
+      const result = serialize(output, `output of activity '${task.name}'`, this.rt.maxPayloadBytes);
+      return makeEvent<TaskCompletedEvent>(now(), {
+        kind: "TaskCompleted",
+        taskScheduledId: task.taskId,
+        result,
+      });
+    } catch (err) {
+      return makeEvent<TaskFailedEvent>(now(), {
+        kind: "TaskFailed",
+        taskScheduledId: task.taskId,
+        failure: toFailureDetails(err),
+      });
+    }
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * Named fault points for crash tests. Inert unless the process was started with
+ * `REFRAIN_FAULT_POINTS` naming them (comma-separated), in which case reaching one kills the
+ * process with SIGKILL with probability `REFRAIN_FAULT_PROBABILITY` (default 1): a crash at
+ * exactly that step, with nothing flushed, as a power cut would do it.
+ */
+
+/** The fault points the engine passes through. */
+export type FaultPointName =
+  | "orchestration:before-commit"
+  | "orchestration:after-commit"
+  | "activity:before-run"
+  | "activity:before-complete"
+  | "activity:after-complete";
+
+const armed = new Set(
+  (process.env.REFRAIN_FAULT_POINTS ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+const probability = Number(process.env.REFRAIN_FAULT_PROBABILITY ?? "1");
+
+/** Crashes the process here when this point is armed (tests only); otherwise does nothing. */
+export function faultPoint(name: FaultPointName): void {
+  if (armed.size === 0 || !armed.has(name)) return;
+  if (Math.random() < probability) process.kill(process.pid, "SIGKILL");
+}

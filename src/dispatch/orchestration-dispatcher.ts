@@ -1,0 +1,90 @@
+/**
+ * The orchestration dispatcher: leases instances with pending messages, runs one replay step
+ * each (core/runtime-state.ts), and commits the checkpoint fenced by the lease. Durable timers
+ * are inbox messages with a visibleAt; the loop sleeps until the earliest one is due.
+ */
+import { randomUUID } from "node:crypto";
+import { LeaseLostError } from "../core/errors.js";
+import { runOrchestrationStep } from "../core/runtime-state.js";
+import type { OrchestrationLease, OrchestrationWorkItem } from "../store/store.js";
+import { faultPoint } from "./faults.js";
+import { LeaseKeeper } from "./lease-keeper.js";
+import type { HubRuntime } from "./runtime.js";
+import { WorkLoop } from "./work-loop.js";
+
+/** Delay before an instance whose step crashed unexpectedly is retried. */
+const FAILED_STEP_RETRY_MS = 2_000;
+
+/** Runs orchestration steps for the hub's registered orchestrators. */
+export class OrchestrationDispatcher {
+  private readonly loop: WorkLoop<OrchestrationWorkItem>;
+  private readonly names: string[];
+
+  constructor(
+    private readonly rt: HubRuntime,
+    concurrency: number,
+  ) {
+    this.names = [...rt.orchestrators.keys()];
+    this.loop = new WorkLoop({
+      name: "orchestrations",
+      concurrency,
+      fetch: () => rt.store.leaseNextOrchestration(rt.hub, rt.workerId, this.names, rt.leaseMs),
+      process: (item) => this.step(item),
+      nextDue: () => rt.store.nextWakeUp(rt.hub, this.names, []),
+      maxIdleMs: rt.maxIdleMs,
+      onError: (err) => rt.logger.error("orchestration dispatcher error", { error: String(err) }),
+    });
+  }
+
+  /** Starts leasing. */
+  start(): void {
+    if (this.names.length > 0) this.loop.start();
+  }
+
+  /** New work may be available. */
+  wake(): void {
+    this.loop.wake();
+  }
+
+  /** Stops leasing and waits for in-flight steps (they are short) to commit. */
+  async stop(): Promise<void> {
+    await this.loop.stopLeasing();
+    await this.loop.drain();
+  }
+
+  private async step(item: OrchestrationWorkItem): Promise<void> {
+    const { rt } = this;
+    const fn = rt.orchestrators.get(item.instance.name);
+    const keeper = new LeaseKeeper<OrchestrationLease>(item.lease, rt.leaseMs, (lease) =>
+      rt.store.renewOrchestrationLease(lease, rt.leaseMs),
+    );
+    try {
+      if (!fn) throw new Error(`orchestrator '${item.instance.name}' is not registered in this worker`);
+      const { checkpoint } = runOrchestrationStep(
+        fn,
+        {
+          instance: item.instance,
+          history: item.history,
+          messages: item.messages,
+          now: new Date(),
+          newExecutionId: randomUUID,
+        },
+        { registry: rt.registry, maxPayloadBytes: rt.maxPayloadBytes, logSink: rt.logSink },
+      );
+      faultPoint("orchestration:before-commit");
+      await rt.store.commitOrchestration(keeper.stopAndGet(), checkpoint);
+      faultPoint("orchestration:after-commit");
+    } catch (err) {
+      keeper.stop();
+      if (err instanceof LeaseLostError) {
+        rt.logger.warn("orchestration step discarded: lease lost", { instanceId: item.instance.instanceId });
+        return;
+      }
+      rt.logger.error("orchestration step failed; will retry", {
+        instanceId: item.instance.instanceId,
+        error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      });
+      await rt.store.abandonOrchestration(keeper.current, FAILED_STEP_RETRY_MS).catch(() => {});
+    }
+  }
+}

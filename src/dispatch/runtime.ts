@@ -1,0 +1,61 @@
+/**
+ * What the dispatchers share: the hub's identity, its store, its registered functions and its
+ * settings. Built once by the TaskHub.
+ */
+import type { LogSink } from "../core/context.js";
+import type { NameRegistry } from "../core/refs.js";
+import type { OrchestratorFunction } from "../core/replay.js";
+import type { Store } from "../store/store.js";
+
+/** Context handed to every activity invocation. */
+export interface ActivityContext {
+  /** The orchestration instance that scheduled this activity. */
+  instanceId: string;
+  /** The activity's registered name. */
+  name: string;
+  /** Sequence number of the TaskScheduled event. */
+  taskId: number;
+  /** 1-based attempt number under a retry policy (1 without one). */
+  attempt: number;
+  /** How many times this exact task was delivered, this time included (> 1 after a crash or lost lease). */
+  deliveryCount: number;
+  /** `${instanceId}:${executionId}:${taskId}`: the same on every redelivery; use it to make side effects exactly-once. */
+  idempotencyKey: string;
+  /** Aborted when the worker stops or loses the lease. */
+  signal: AbortSignal;
+}
+
+/** An activity implementation. */
+export type ActivityFunction<I = unknown, O = unknown> = (input: I, ctx: ActivityContext) => O | Promise<O>;
+
+/** Engine log lines (not the orchestrator's replay-safe log). */
+export interface EngineLogger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Logs warnings and errors to stderr; debug and info are silent. */
+export const defaultEngineLogger: EngineLogger = {
+  debug: () => {},
+  info: () => {},
+  warn: (message, fields) => console.warn(`refrain: ${message}`, fields ?? ""),
+  error: (message, fields) => console.error(`refrain: ${message}`, fields ?? ""),
+};
+
+/** Settings and registrations shared by a hub's dispatchers. */
+export interface HubRuntime {
+  hub: string;
+  store: Store;
+  workerId: string;
+  orchestrators: ReadonlyMap<string, OrchestratorFunction>;
+  activities: ReadonlyMap<string, ActivityFunction>;
+  /** Set when the hub rejects unregistered names at the call site. */
+  registry: NameRegistry | undefined;
+  leaseMs: number;
+  maxPayloadBytes: number;
+  maxIdleMs: number;
+  logger: EngineLogger;
+  logSink: LogSink | undefined;
+}

@@ -1,0 +1,135 @@
+/**
+ * A work loop: leases items while below its concurrency limit, processes them concurrently, and
+ * sleeps when idle until the next known due time, an in-process wake-up, or a polling deadline
+ * (the fallback for work written by other processes), whichever comes first.
+ */
+
+/** How a loop gets and handles its work. */
+export interface WorkLoopOptions<T> {
+  /** For log messages. */
+  name: string;
+  concurrency: number;
+  /** Leases one item, or returns undefined when there is none. */
+  fetch: () => Promise<T | undefined>;
+  /** Handles one leased item; must not throw (errors are reported to `onError` regardless). */
+  process: (item: T) => Promise<void>;
+  /** Earliest time (ms) future work becomes visible, if known. */
+  nextDue: () => Promise<number | undefined>;
+  /** Upper bound of an idle sleep: how quickly work from other processes is noticed. */
+  maxIdleMs: number;
+  onError: (err: unknown) => void;
+}
+
+const MIN_IDLE_MS = 20;
+
+/** Runs `fetch`/`process` until stopped. */
+export class WorkLoop<T> {
+  private running = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private readonly inFlight = new Set<Promise<void>>();
+  private wakeSignal: (() => void) | undefined;
+  private wakeRequested = false;
+  private idleMs = MIN_IDLE_MS;
+
+  constructor(private readonly options: WorkLoopOptions<T>) {}
+
+  /** Number of items being processed now. */
+  get active(): number {
+    return this.inFlight.size;
+  }
+
+  /** Starts the loop. Idempotent. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loopDone = this.run();
+  }
+
+  /** Ends any idle sleep now: new work may be available. */
+  wake(): void {
+    this.wakeRequested = true;
+    this.idleMs = MIN_IDLE_MS;
+    const signal = this.wakeSignal;
+    this.wakeSignal = undefined;
+    signal?.();
+  }
+
+  /** Stops leasing new items and waits for the loop to exit (in-flight items continue). */
+  async stopLeasing(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loopDone;
+  }
+
+  /** Waits for every in-flight item to finish. */
+  async drain(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      this.wakeRequested = false;
+      let leased = 0;
+      try {
+        while (this.running && this.inFlight.size < this.options.concurrency) {
+          const item = await this.options.fetch();
+          if (item === undefined) break;
+          leased++;
+          this.track(item);
+        }
+      } catch (err) {
+        this.options.onError(err);
+      }
+      if (!this.running) break;
+      if (this.inFlight.size >= this.options.concurrency) {
+        await this.sleep(Number.POSITIVE_INFINITY);
+        continue;
+      }
+      if (leased > 0 || this.wakeRequested) {
+        this.idleMs = MIN_IDLE_MS;
+        continue;
+      }
+      await this.sleep(await this.idleDelay());
+    }
+  }
+
+  private track(item: T): void {
+    const done = this.options
+      .process(item)
+      .catch((err: unknown) => this.options.onError(err))
+      .finally(() => {
+        this.inFlight.delete(done);
+        this.wake();
+      });
+    this.inFlight.add(done);
+  }
+
+  private async idleDelay(): Promise<number> {
+    const poll = this.idleMs;
+    this.idleMs = Math.min(this.idleMs * 2, this.options.maxIdleMs);
+    let due: number | undefined;
+    try {
+      due = await this.options.nextDue();
+    } catch (err) {
+      this.options.onError(err);
+    }
+    if (due === undefined) return poll;
+    const untilDue = due - Date.now();
+    // Work already due but not leasable is held by another worker's lease: poll for it.
+    return untilDue <= 0 ? poll : Math.min(untilDue, poll);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.wakeRequested || !this.running) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = Number.isFinite(ms) ? setTimeout(finish, Math.max(0, ms)) : undefined;
+      const self = this;
+      function finish(): void {
+        if (timer) clearTimeout(timer);
+        if (self.wakeSignal === finish) self.wakeSignal = undefined;
+        resolve();
+      }
+      this.wakeSignal = finish;
+    });
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * TaskHub: the registry of a process's functions, the owner of its store, and the switch for its
+ * workers. `start()` runs dispatchers for every registered name; `client` works without it.
+ */
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { DurableClient } from "./client.js";
+import { DEFAULT_MAX_PAYLOAD_BYTES } from "./core/codec.js";
+import type { LogSink } from "./core/context.js";
+import { InvalidArgumentError, RefrainError } from "./core/errors.js";
+import { type ActivityRef, type NameRegistry, nameProblem, type OrchestratorRef } from "./core/refs.js";
+import type { OrchestratorFunction } from "./core/replay.js";
+import { ActivityDispatcher } from "./dispatch/activity-dispatcher.js";
+import { OrchestrationDispatcher } from "./dispatch/orchestration-dispatcher.js";
+import {
+  type ActivityContext,
+  type ActivityFunction,
+  defaultEngineLogger,
+  type EngineLogger,
+  type HubRuntime,
+} from "./dispatch/runtime.js";
+import { SqliteStore } from "./store/sqlite/sqlite-store.js";
+import type { Store } from "./store/store.js";
+
+/** Options of a task hub. Every field is optional. */
+export interface TaskHubOptions {
+  /** Task hub name (default "default"); instance IDs are unique per hub. */
+  name?: string;
+  /** Where state lives. Default: `new SqliteStore({ path: ".refrain/refrain.db" })`. */
+  store?: Store;
+  /** Identifies this process in leases. Default: `<hostname>:<pid>:<random>`. */
+  workerId?: string;
+  /** Activities run at once by this process (default 16). */
+  maxConcurrentActivities?: number;
+  /** Orchestration steps run at once by this process (default 16). */
+  maxConcurrentOrchestrations?: number;
+  /** Lease length; a crashed worker's work is taken over after this (default 10 000 ms). */
+  leaseMs?: number;
+  /** Largest serialised input, output or event payload (default 1 MiB). */
+  maxPayloadBytes?: number;
+  /** Upper bound of the idle polling interval that notices work from other processes (default 1000 ms). */
+  maxIdleMs?: number;
+  /** How long `stop()` waits for running activities before releasing them (default 10 000 ms). */
+  stopGraceMs?: number;
+  /**
+   * Accept orchestrator and activity names this process did not register (default: false once
+   * any orchestrator is registered). Set it when several processes serve different functions.
+   */
+  acceptUnregisteredNames?: boolean;
+  /** Engine log lines. Default: warnings and errors to stderr. */
+  logger?: EngineLogger;
+  /** Where orchestrators' replay-safe `ctx.log` writes. Default: console. */
+  orchestrationLog?: LogSink;
+}
+
+const HUB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+function positiveInt(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1)
+    throw new InvalidArgumentError(`${name} must be a positive integer`);
+  return value;
+}
+
+/** A task hub: register functions, then `start()` workers and use `client`. */
+export class TaskHub implements NameRegistry {
+  /** The hub name. */
+  readonly name: string;
+  /** The store this hub runs on. */
+  readonly store: Store;
+  /** Manages instances; usable without `start()`. */
+  readonly client: DurableClient;
+  private readonly orchestrators = new Map<string, OrchestratorFunction>();
+  private readonly activities = new Map<string, ActivityFunction>();
+  private readonly options: TaskHubOptions;
+  private opened: Promise<void> | undefined;
+  private state: "idle" | "started" | "stopped" = "idle";
+  private workers:
+    | { orchestrations: OrchestrationDispatcher; activities: ActivityDispatcher; unsubscribe: () => void }
+    | undefined;
+  private readonly settings: {
+    leaseMs: number;
+    maxPayloadBytes: number;
+    maxIdleMs: number;
+    stopGraceMs: number;
+  };
+
+  constructor(options: TaskHubOptions = {}) {
+    if (options === null || typeof options !== "object")
+      throw new InvalidArgumentError("options must be an object");
+    this.options = options;
+    this.name = options.name ?? "default";
+    if (!HUB_NAME.test(this.name)) {
+      throw new InvalidArgumentError(
+        `task hub name '${this.name}' is invalid: use 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit`,
+      );
+    }
+    this.settings = {
+      leaseMs: positiveInt("leaseMs", options.leaseMs, 10_000),
+      maxPayloadBytes: positiveInt("maxPayloadBytes", options.maxPayloadBytes, DEFAULT_MAX_PAYLOAD_BYTES),
+      maxIdleMs: positiveInt("maxIdleMs", options.maxIdleMs, 1_000),
+      stopGraceMs: positiveInt("stopGraceMs", options.stopGraceMs, 10_000),
+    };
+    positiveInt("maxConcurrentActivities", options.maxConcurrentActivities, 16);
+    positiveInt("maxConcurrentOrchestrations", options.maxConcurrentOrchestrations, 16);
+    this.store = options.store ?? new SqliteStore({ path: ".refrain/refrain.db" });
+    this.client = new DurableClient({
+      hub: this.name,
+      store: this.store,
+      ready: () => this.ready(),
+      registry: () => this.strictRegistry(),
+      maxPayloadBytes: this.settings.maxPayloadBytes,
+    });
+  }
+
+  /** Registers an activity and returns a typed reference to it. */
+  activity<I = unknown, O = unknown>(
+    name: string,
+    fn: (input: I, ctx: ActivityContext) => O | Promise<O>,
+  ): ActivityRef<I, Awaited<O>> {
+    this.checkRegistration("activity", name, fn, this.activities);
+    this.activities.set(name, fn as ActivityFunction);
+    return { kind: "activity", name };
+  }
+
+  /** Registers an orchestrator (a generator function) and returns a typed reference to it. */
+  orchestrator<I = unknown, O = unknown>(
+    name: string,
+    fn: OrchestratorFunction<I, O>,
+  ): OrchestratorRef<I, O> {
+    this.checkRegistration("orchestrator", name, fn, this.orchestrators);
+    const kind = (fn as { constructor?: { name?: string } }).constructor?.name;
+    if (kind === "AsyncGeneratorFunction" || kind === "AsyncFunction") {
+      throw new InvalidArgumentError(
+        `orchestrator '${name}' must be a synchronous generator function (function*), not an async function: ` +
+          "orchestrators yield tasks instead of awaiting promises",
+      );
+    }
+    this.orchestrators.set(name, fn as OrchestratorFunction);
+    return { kind: "orchestrator", name };
+  }
+
+  /** Registered orchestrator names, sorted. */
+  orchestratorNames(): readonly string[] {
+    return [...this.orchestrators.keys()].sort();
+  }
+
+  /** Registered activity names, sorted. */
+  activityNames(): readonly string[] {
+    return [...this.activities.keys()].sort();
+  }
+
+  /** Opens the store and starts this process's workers. */
+  async start(): Promise<void> {
+    if (this.state === "stopped")
+      throw new RefrainError("HUB_STOPPED", "this task hub was stopped; create a new one");
+    if (this.state === "started") return;
+    this.state = "started";
+    await this.ready();
+    const rt: HubRuntime = {
+      hub: this.name,
+      store: this.store,
+      workerId: this.options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+      orchestrators: this.orchestrators,
+      activities: this.activities,
+      registry: this.strictRegistry(),
+      leaseMs: this.settings.leaseMs,
+      maxPayloadBytes: this.settings.maxPayloadBytes,
+      maxIdleMs: this.settings.maxIdleMs,
+      logger: this.options.logger ?? defaultEngineLogger,
+      logSink: this.options.orchestrationLog,
+    };
+    const orchestrations = new OrchestrationDispatcher(rt, this.options.maxConcurrentOrchestrations ?? 16);
+    const activities = new ActivityDispatcher(rt, this.options.maxConcurrentActivities ?? 16);
+    const unsubscribe = this.store.subscribe(this.name, (n) => {
+      if (n.kind === "orchestration-work") orchestrations.wake();
+      else if (n.kind === "activity-work") activities.wake();
+    });
+    this.workers = { orchestrations, activities, unsubscribe };
+    orchestrations.start();
+    activities.start();
+  }
+
+  /**
+   * Stops gracefully: no new work is leased, running steps commit, running activities get
+   * `stopGraceMs` to finish before their leases are released; then the store is closed.
+   */
+  async stop(): Promise<void> {
+    if (this.state === "stopped") return;
+    this.state = "stopped";
+    const workers = this.workers;
+    this.workers = undefined;
+    if (workers) {
+      workers.unsubscribe();
+      await Promise.all([workers.orchestrations.stop(), workers.activities.stop(this.settings.stopGraceMs)]);
+    }
+    await this.store.close();
+  }
+
+  private ready(): Promise<void> {
+    if (this.state === "stopped")
+      return Promise.reject(new RefrainError("HUB_STOPPED", "this task hub was stopped"));
+    this.opened ??= this.store.open();
+    return this.opened;
+  }
+
+  /** The registry that rejects unknown names, or undefined when unknown names are accepted. */
+  private strictRegistry(): NameRegistry | undefined {
+    if (this.options.acceptUnregisteredNames || this.orchestrators.size === 0) return undefined;
+    return this;
+  }
+
+  private checkRegistration(kind: string, name: string, fn: unknown, map: Map<string, unknown>): void {
+    if (this.state !== "idle") throw new RefrainError("INVALID_STATE", `register ${kind}s before start()`);
+    const problem = nameProblem(`${kind} name`, name);
+    if (problem) throw new InvalidArgumentError(problem);
+    if (typeof fn !== "function") throw new InvalidArgumentError(`${kind} '${name}' must be a function`);
+    if (map.has(name)) throw new InvalidArgumentError(`${kind} '${name}' is already registered`);
+  }
+}

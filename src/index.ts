@@ -1,0 +1,49 @@
+/**
+ * Refrain: durable orchestrations for TypeScript and Node.js.
+ * Everything public is exported from here.
+ */
+
+export type { ListInstancesQuery, PurgeFilter, StartNewOptions } from "./client.js";
+export { DurableClient } from "./client.js";
+export { DEFAULT_MAX_PAYLOAD_BYTES } from "./core/codec.js";
+export type {
+  ContinueAsNewOptions,
+  LogLevel,
+  LogSink,
+  ReplaySafeLogger,
+  TaskHelpers,
+} from "./core/context.js";
+export { OrchestrationContext } from "./core/context.js";
+export type { ErrorCode, FailureDetails } from "./core/errors.js";
+export {
+  ActivityNotFoundError,
+  InstanceAlreadyExistsError,
+  InstanceNotFoundError,
+  InstanceNotRunningError,
+  InvalidArgumentError,
+  InvalidStateError,
+  InvalidYieldError,
+  LeaseLostError,
+  NonDeterminismError,
+  OrchestratorNotFoundError,
+  PayloadNotSerializableError,
+  PayloadTooLargeError,
+  RefrainError,
+  StoreCorruptError,
+  StoreUnavailableError,
+  TaskFailedError,
+  TimeoutError,
+} from "./core/errors.js";
+export type { HistoryEvent, HistoryEventKind, RuntimeStatus } from "./core/events.js";
+export { RUNTIME_STATUSES } from "./core/events.js";
+export type { ActivityRef, OrchestratorRef } from "./core/refs.js";
+export type { OrchestratorFunction } from "./core/replay.js";
+export type { RetryPolicy, TaskResult } from "./core/tasks.js";
+export { ExternalEventTask, RetryOptions, Task, TimerTask } from "./core/tasks.js";
+export type { ActivityContext, ActivityFunction, EngineLogger } from "./dispatch/runtime.js";
+export type { TaskHubOptions } from "./hub.js";
+export { TaskHub } from "./hub.js";
+export type { HistoryEventView, OrchestrationStatus, StatusOptions } from "./status.js";
+export { MemoryStore } from "./store/memory/memory-store.js";
+export { SqliteStore } from "./store/sqlite/sqlite-store.js";
+export type { Store } from "./store/store.js";

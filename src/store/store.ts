@@ -1,0 +1,218 @@
+/**
+ * The Store contract: the only thing workers share. A store keeps, per task hub, the instance
+ * rows, each instance's history (current execution only), its inbox of pending messages, and the
+ * activity task queue. Every method is atomic; a method that throws changed nothing.
+ *
+ * Times are milliseconds since the epoch. Lease expiry is judged by the store's own clock.
+ * Every method takes the task hub name first; hubs never see each other's data.
+ */
+import type { HistoryEvent, RuntimeStatus, TaskCompletedEvent, TaskFailedEvent } from "../core/events.js";
+import type {
+  Checkpoint,
+  InboxMessage,
+  InstanceRecord,
+  NewActivityTask,
+  NewInstance,
+  NewMessage,
+} from "../core/records.js";
+
+export type {
+  Checkpoint,
+  ChildInstance,
+  InboxMessage,
+  InstanceRecord,
+  InstanceUpdate,
+  NewActivityTask,
+  NewInstance,
+  NewMessage,
+} from "../core/records.js";
+
+/** An exclusive, expiring claim on one orchestration instance. */
+export interface OrchestrationLease {
+  hub: string;
+  instanceId: string;
+  workerId: string;
+  /** Fresh for every lease; every commit is fenced by it. */
+  token: string;
+  expiresAt: number;
+}
+
+/** What a worker gets when it leases an instance. */
+export interface OrchestrationWorkItem {
+  lease: OrchestrationLease;
+  /** The row as it was when leased; undefined only for messages to an instance with no row. */
+  instance: InstanceRecord;
+  /** The current execution's history, in sequence order. */
+  history: HistoryEvent[];
+  /** Visible inbox messages, oldest first (by visibleAt, then arrival). */
+  messages: InboxMessage[];
+}
+
+/** An activity task as leased. */
+export interface ActivityTask extends NewActivityTask {
+  /** Store-assigned, unique within the hub. */
+  id: string;
+  /** How many times this task has been leased, this time included (1 on first delivery). */
+  deliveryCount: number;
+}
+
+/** An exclusive, expiring claim on one activity task. */
+export interface ActivityLease {
+  hub: string;
+  taskId: string;
+  workerId: string;
+  token: string;
+  expiresAt: number;
+}
+
+/** What a worker gets when it leases an activity task. */
+export interface ActivityWorkItem {
+  lease: ActivityLease;
+  task: ActivityTask;
+}
+
+/** Filters for listing and purging instances; all optional, combined with AND. */
+export interface InstanceFilter {
+  createdFrom?: number;
+  createdTo?: number;
+  runtimeStatus?: RuntimeStatus[];
+  instanceIdPrefix?: string;
+}
+
+/** A page request: results are ordered by (createdAt, instanceId). */
+export interface InstanceQuery extends InstanceFilter {
+  /** 1..1000; default 100. */
+  pageSize?: number;
+  /** Opaque token from the previous page. */
+  continuationToken?: string;
+}
+
+/** One page of instances. */
+export interface InstancePage {
+  instances: InstanceRecord[];
+  /** Present when more instances may follow. */
+  continuationToken?: string;
+}
+
+/** Something changed that a waiting worker or client may care about. */
+export type StoreNotification =
+  | { kind: "orchestration-work"; instanceId: string }
+  | { kind: "activity-work" }
+  | { kind: "instance-updated"; instanceId: string; runtimeStatus: RuntimeStatus };
+
+/** A durable store of task hubs. See the module comment for the shared rules. */
+export interface Store {
+  /** Human-readable kind, e.g. "sqlite". */
+  readonly kind: string;
+
+  /**
+   * Opens the store and applies schema migrations. Idempotent. Throws `StoreCorruptError` for a
+   * database that is not a Refrain store or has a newer schema.
+   */
+  open(): Promise<void>;
+
+  /** Releases connections. Pending calls finish first; later calls throw `STORE_CLOSED`. */
+  close(): Promise<void>;
+
+  /**
+   * Creates an instance row (status Pending) and queues its start message, atomically.
+   * Throws `InstanceAlreadyExistsError` when an instance with the ID is Pending, Running or
+   * Suspended. A terminal instance with the ID is replaced: its history, inbox and activity
+   * tasks are deleted first.
+   */
+  createInstance(hub: string, instance: NewInstance): Promise<void>;
+
+  /**
+   * Adds a message to an instance's inbox. Throws `InstanceNotFoundError` when the instance does
+   * not exist, and `InstanceNotRunningError` when `onlyIfActive` and the instance is terminal
+   * (Completed, Failed, Terminated).
+   */
+  appendMessage(hub: string, message: NewMessage, options?: { onlyIfActive?: boolean }): Promise<void>;
+
+  /** The instance row, or undefined. */
+  getInstance(hub: string, instanceId: string): Promise<InstanceRecord | undefined>;
+
+  /** The current execution's history in sequence order ([] for an unknown instance). */
+  getHistory(hub: string, instanceId: string): Promise<HistoryEvent[]>;
+
+  /** A page of instances matching the query, ordered by (createdAt, instanceId). */
+  listInstances(hub: string, query: InstanceQuery): Promise<InstancePage>;
+
+  /**
+   * Deletes terminal instances (Completed, Failed, Terminated) matching the filter or the IDs,
+   * with their history, inbox and activity tasks. Non-terminal matches are left alone.
+   * Returns how many instances were deleted.
+   */
+  purgeInstances(
+    hub: string,
+    selector: { instanceIds: string[] } | { filter: InstanceFilter },
+  ): Promise<number>;
+
+  /**
+   * Leases the instance (among those whose name is in `names`) that has the oldest visible inbox
+   * message and no live lease. Returns its row, history and every visible message, or undefined.
+   * Messages for an instance without a row are deleted, never returned.
+   */
+  leaseNextOrchestration(
+    hub: string,
+    workerId: string,
+    names: readonly string[],
+    leaseMs: number,
+  ): Promise<OrchestrationWorkItem | undefined>;
+
+  /**
+   * Commits one step atomically and releases the lease. Throws `LeaseLostError` (changing nothing)
+   * when the lease token no longer matches. History is written at sequence numbers following the
+   * stored history; a repeated sequence number is an error, never an overwrite.
+   */
+  commitOrchestration(lease: OrchestrationLease, checkpoint: Checkpoint): Promise<void>;
+
+  /** Extends a lease by `leaseMs` from now. Throws `LeaseLostError` if it is no longer held. */
+  renewOrchestrationLease(lease: OrchestrationLease, leaseMs: number): Promise<OrchestrationLease>;
+
+  /**
+   * Releases the lease without committing; the messages become leasable again after `delayMs`
+   * (default 0). A lost lease is ignored.
+   */
+  abandonOrchestration(lease: OrchestrationLease, delayMs?: number): Promise<void>;
+
+  /**
+   * Leases the oldest visible activity task whose name is in `names` and that has no live lease,
+   * incrementing its delivery count. Returns undefined when there is none.
+   */
+  leaseNextActivity(
+    hub: string,
+    workerId: string,
+    names: readonly string[],
+    leaseMs: number,
+  ): Promise<ActivityWorkItem | undefined>;
+
+  /**
+   * Deletes the task and adds its result to the instance's inbox (targeted at the task's
+   * execution), atomically. Throws `LeaseLostError` (changing nothing) when the lease is lost.
+   */
+  completeActivity(lease: ActivityLease, result: TaskCompletedEvent | TaskFailedEvent): Promise<void>;
+
+  /** Extends an activity lease. Throws `LeaseLostError` if it is no longer held. */
+  renewActivityLease(lease: ActivityLease, leaseMs: number): Promise<ActivityLease>;
+
+  /** Releases an activity lease; the task is redelivered after `delayMs`. A lost lease is ignored. */
+  abandonActivity(lease: ActivityLease, delayMs?: number): Promise<void>;
+
+  /**
+   * The earliest time at which an inbox message (for `orchestratorNames`) or an activity task
+   * (for `activityNames`) becomes visible, leased or not; undefined when there is none.
+   * Workers sleep until then.
+   */
+  nextWakeUp(
+    hub: string,
+    orchestratorNames: readonly string[],
+    activityNames: readonly string[],
+  ): Promise<number | undefined>;
+
+  /**
+   * Registers a listener for changes made through this store (and, for shared databases,
+   * other processes where supported). Returns the unsubscribe function. Listeners must not throw.
+   */
+  subscribe(hub: string, listener: (notification: StoreNotification) => void): () => void;
+}
