@@ -17,6 +17,7 @@ export type ErrorCode =
   | "NON_DETERMINISM"
   | "INVALID_YIELD"
   | "TASK_FAILED"
+  | "TERMINATED"
   | "LEASE_LOST"
   | "TIMEOUT"
   | "STORE_UNAVAILABLE"

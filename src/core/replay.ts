@@ -179,7 +179,10 @@ export class OrchestrationExecutor implements ReplayHost {
   // ---- event application ----
 
   private apply(event: HistoryEvent, replaying: boolean): void {
-    if (this.completion) return;
+    if (this.completion) {
+      this.applyAfterCompletion(event);
+      return;
+    }
     this.isReplaying = replaying;
     if (this.suspended && isDeferrable(event)) {
       this.deferred.push(event);
@@ -242,6 +245,27 @@ export class OrchestrationExecutor implements ReplayHost {
       }
     }
     this.resume();
+  }
+
+  /**
+   * Events after the code finished: recorded actions must still match what the code did (else the
+   * code now stops earlier than it used to), and with `preserveUnprocessedEvents` later raised
+   * events of the same batch are carried over like the buffered ones. Anything else is moot.
+   */
+  private applyAfterCompletion(event: HistoryEvent): void {
+    switch (event.kind) {
+      case "TaskScheduled":
+      case "TimerCreated":
+      case "SubOrchestrationInstanceCreated":
+      case "EventSent":
+        this.matchRecordedAction(event);
+        return;
+      case "EventRaised":
+        this.completion?.carryoverEvents?.push(event);
+        return;
+      default:
+        return;
+    }
   }
 
   private start(name: string, input: unknown, parentInstanceId: string | undefined): void {

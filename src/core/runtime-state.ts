@@ -58,13 +58,19 @@ export function runOrchestrationStep(
   if (isTerminalStatus(instance.runtimeStatus) && !rewinding) {
     return { checkpoint: unchanged(instance, consumedMessageIds) };
   }
+  // Only stale messages (for an older execution) or a rewind of an instance that is not Failed.
+  const nothingApplies = applicable.every((m) => m.event.kind === "ExecutionRewound");
+  if (!rewinding && input.messages.length > 0 && nothingApplies) {
+    return { checkpoint: unchanged(instance, consumedMessageIds) };
+  }
 
   const past = rewinding ? rewindHistory(input.history) : input.history;
   const hasStarted = past.some((e) => e.kind === "ExecutionStarted");
   const fresh: HistoryEvent[] = [makeEvent(now, { kind: "OrchestratorStarted" })];
-  if (rewind) fresh.push(rewind.event);
+  if (rewinding && rewind) fresh.push(rewind.event);
   for (const message of applicable) {
-    if (message === rewind || message.event.kind === "ExecutionRewound") continue;
+    // A rewind applies to Failed instances only; one that raced with a running instance is dropped.
+    if (message.event.kind === "ExecutionRewound") continue;
     if (message.event.kind === "ExecutionStarted" && hasStarted) continue;
     fresh.push(message.event);
   }
@@ -324,7 +330,11 @@ class CheckpointBuilder {
       lastUpdatedAt: at,
     };
     const completion = result.completion;
-    if (!completion) return { ...base, runtimeStatus: result.suspended ? "Suspended" : "Running" };
+    if (!completion) {
+      // Messages (an event, a suspension) can reach a scheduled instance before its start time.
+      const waiting = this.started ? "Running" : "Pending";
+      return { ...base, runtimeStatus: result.suspended ? "Suspended" : waiting };
+    }
     switch (completion.status) {
       case "Completed":
         return { ...base, runtimeStatus: "Completed", output: completion.result, completedAt: at };

@@ -246,7 +246,14 @@ export class RetryableTask<T> extends Task<T> implements TaskListener {
     const now = this.now().getTime();
     const timedOut =
       this.policy.retryTimeoutMs !== undefined && now - this.firstScheduledAt >= this.policy.retryTimeoutMs;
-    const handled = this.policy.handle ? this.policy.handle(error) : true;
+    let handled = true;
+    try {
+      if (this.policy.handle) handled = this.policy.handle(error);
+    } catch (handleError) {
+      // User code runs here outside the generator: its error fails this task, not the whole step.
+      this.reject(handleError);
+      return;
+    }
     if (this.attempt >= this.policy.maxNumberOfAttempts || timedOut || !handled) {
       this.reject(error);
       return;
