@@ -26,7 +26,7 @@ import type { Store } from "./store/store.js";
 export interface TaskHubOptions {
   /** Task hub name (default "default"); instance IDs are unique per hub. */
   name?: string;
-  /** Where state lives. Default: `new SqliteStore({ path: ".refrain/refrain.db" })`. */
+  /** Where state lives. Default: `new SqliteStore({ path: process.env.REFRAIN_DB ?? ".refrain/refrain.db" })`. */
   store?: Store;
   /** Identifies this process in leases. Default: `<hostname>:<pid>:<random>`. */
   workerId?: string;
@@ -103,7 +103,7 @@ export class TaskHub implements NameRegistry {
     };
     positiveInt("maxConcurrentActivities", options.maxConcurrentActivities, 16);
     positiveInt("maxConcurrentOrchestrations", options.maxConcurrentOrchestrations, 16);
-    this.store = options.store ?? new SqliteStore({ path: ".refrain/refrain.db" });
+    this.store = options.store ?? new SqliteStore({ path: process.env.REFRAIN_DB || ".refrain/refrain.db" });
     this.client = new DurableClient({
       hub: this.name,
       store: this.store,
@@ -138,6 +138,11 @@ export class TaskHub implements NameRegistry {
     }
     this.orchestrators.set(name, fn as OrchestratorFunction);
     return { kind: "orchestrator", name };
+  }
+
+  /** The function registered under `name`, for testing tools such as `replayHistory`. */
+  orchestratorFunction(name: string): OrchestratorFunction | undefined {
+    return this.orchestrators.get(name);
   }
 
   /** Registered orchestrator names, sorted. */
