@@ -65,7 +65,10 @@ describe("documentation examples are excerpts of tested files", () => {
 
   for (const snippet of all) {
     test(`${snippet.doc}:${snippet.line} matches ${snippet.source || "(no source marker)"}`, () => {
-      assert.ok(snippet.source, "a ```ts block must start with a `// examples/<file>.ts` line naming its source");
+      assert.ok(
+        snippet.source,
+        "a ```ts block must start with a `// examples/<file>.ts` line naming its source",
+      );
       const file = join(root, snippet.source);
       assert.ok(existsSync(file), `${snippet.source} does not exist`);
       const source = normalise(readFileSync(file, "utf8").split("\n"));
