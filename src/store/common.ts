@@ -1,0 +1,201 @@
+/**
+ * Pure helpers shared by every Store implementation, so that all stores agree exactly on the
+ * details the contract leaves to code: which statuses are active, how continuation tokens look,
+ * how filters match, and how notifications are delivered.
+ */
+import { InvalidArgumentError, RefrainError } from "../core/errors.js";
+import type { RuntimeStatus } from "../core/events.js";
+import type { InstanceFilter, InstanceRecord, StoreNotification } from "./store.js";
+
+/** Default `pageSize` of `listInstances`. */
+export const DEFAULT_PAGE_SIZE = 100;
+/** Largest accepted `pageSize` of `listInstances`. */
+export const MAX_PAGE_SIZE = 1000;
+
+/**
+ * True for statuses that block creating a new instance with the same ID: Pending, Running,
+ * Suspended, and ContinuedAsNew (an instance between two executions is still alive).
+ */
+export function isActiveStatus(status: RuntimeStatus): boolean {
+  return (
+    status === "Pending" || status === "Running" || status === "Suspended" || status === "ContinuedAsNew"
+  );
+}
+
+/** The error every store method throws after `close()` (or before `open()`). */
+export function storeClosedError(kind: string, opened: boolean): RefrainError {
+  return new RefrainError(
+    "STORE_CLOSED",
+    opened ? `the ${kind} store is closed` : `the ${kind} store is not open: call open() first`,
+  );
+}
+
+/** A copy of `obj` without the keys whose value is `undefined` (or `null`). */
+export function stripUndefined<T extends object>(obj: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(obj)) {
+    if (value !== undefined && value !== null) out[key] = value;
+  }
+  return out as T;
+}
+
+/** Validates `pageSize` (an integer in 1..1000; default 100). */
+export function validatePageSize(pageSize: number | undefined): number {
+  if (pageSize === undefined) return DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
+    throw new InvalidArgumentError(`pageSize must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${pageSize}`);
+  }
+  return pageSize;
+}
+
+/** The position after which the next page starts: the last (createdAt, instanceId) returned. */
+export interface PageCursor {
+  createdAt: number;
+  instanceId: string;
+}
+
+/** Encodes a page cursor as an opaque token (base64url of JSON). */
+export function encodeContinuationToken(cursor: PageCursor): string {
+  return Buffer.from(JSON.stringify([cursor.createdAt, cursor.instanceId]), "utf8").toString("base64url");
+}
+
+/** Decodes a token made by `encodeContinuationToken`; throws `InvalidArgumentError` otherwise. */
+export function decodeContinuationToken(token: string): PageCursor {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
+  } catch {
+    parsed = undefined;
+  }
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== 2 ||
+    typeof parsed[0] !== "number" ||
+    !Number.isFinite(parsed[0]) ||
+    typeof parsed[1] !== "string"
+  ) {
+    throw new InvalidArgumentError(
+      "invalid continuation token: pass the token from the previous page unchanged",
+    );
+  }
+  return { createdAt: parsed[0], instanceId: parsed[1] };
+}
+
+/** Validates a filter's fields (types only); throws `InvalidArgumentError`. */
+export function validateFilter(filter: InstanceFilter): void {
+  for (const key of ["createdFrom", "createdTo"] as const) {
+    const value = filter[key];
+    if (value !== undefined && (typeof value !== "number" || Number.isNaN(value))) {
+      throw new InvalidArgumentError(`${key} must be a number of milliseconds since the epoch`);
+    }
+  }
+  if (filter.runtimeStatus !== undefined && !Array.isArray(filter.runtimeStatus)) {
+    throw new InvalidArgumentError("runtimeStatus must be an array of statuses");
+  }
+  if (filter.instanceIdPrefix !== undefined && typeof filter.instanceIdPrefix !== "string") {
+    throw new InvalidArgumentError("instanceIdPrefix must be a string");
+  }
+}
+
+/**
+ * True when the record matches every given filter field. `createdFrom` is inclusive, `createdTo`
+ * exclusive, `instanceIdPrefix` literal; an empty `runtimeStatus` array means no status filter.
+ */
+export function matchesFilter(record: InstanceRecord, filter: InstanceFilter): boolean {
+  if (filter.createdFrom !== undefined && record.createdAt < filter.createdFrom) return false;
+  if (filter.createdTo !== undefined && record.createdAt >= filter.createdTo) return false;
+  if (filter.runtimeStatus?.length && !filter.runtimeStatus.includes(record.runtimeStatus)) return false;
+  if (filter.instanceIdPrefix !== undefined && !record.instanceId.startsWith(filter.instanceIdPrefix)) {
+    return false;
+  }
+  return true;
+}
+
+/** Orders records by (createdAt, instanceId), the listing order. */
+export function compareListOrder(a: PageCursor, b: PageCursor): number {
+  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? -1 : 1;
+  return a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0;
+}
+
+/** Validates a lease duration or delay in milliseconds. */
+export function validateDuration(what: string, ms: number, allowZero: boolean): void {
+  if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0 || (!allowZero && ms === 0)) {
+    throw new InvalidArgumentError(
+      `${what} must be a ${allowZero ? "non-negative" : "positive"} number, got ${ms}`,
+    );
+  }
+}
+
+/** Per-hub in-process listeners. Exceptions thrown by listeners are caught and ignored. */
+export class NotificationHub {
+  private readonly listeners = new Map<string, Set<(n: StoreNotification) => void>>();
+
+  /** Registers a listener for one hub; returns the unsubscribe function. */
+  subscribe(hub: string, listener: (n: StoreNotification) => void): () => void {
+    let set = this.listeners.get(hub);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(hub, set);
+    }
+    // Wrap so the same function subscribed twice gets two independent subscriptions.
+    const entry = (n: StoreNotification): void => listener(n);
+    set.add(entry);
+    return () => {
+      set.delete(entry);
+      if (set.size === 0 && this.listeners.get(hub) === set) this.listeners.delete(hub);
+    };
+  }
+
+  /** Delivers notifications to the hub's listeners, in order. */
+  emit(hub: string, notifications: readonly StoreNotification[]): void {
+    const set = this.listeners.get(hub);
+    if (!set || notifications.length === 0) return;
+    for (const n of notifications) {
+      for (const listener of [...set]) {
+        try {
+          listener(n);
+        } catch {
+          // Listeners must not throw; a faulty one must not break the store.
+        }
+      }
+    }
+  }
+
+  /** Removes every listener. */
+  clear(): void {
+    this.listeners.clear();
+  }
+}
+
+/** Collects the notifications of one operation, without duplicates, to emit after it commits. */
+export class NotificationBatch {
+  private readonly work = new Set<string>();
+  private activity = false;
+  private readonly updated = new Map<string, RuntimeStatus>();
+
+  /** An inbox message was added for the instance. */
+  orchestrationWork(instanceId: string): void {
+    this.work.add(instanceId);
+  }
+
+  /** Activity tasks were added or released. */
+  activityWork(): void {
+    this.activity = true;
+  }
+
+  /** The instance's row status changed (or the row was created). */
+  instanceUpdated(instanceId: string, runtimeStatus: RuntimeStatus): void {
+    this.updated.set(instanceId, runtimeStatus);
+  }
+
+  /** The notifications, status changes first, then work. */
+  toList(): StoreNotification[] {
+    const out: StoreNotification[] = [];
+    for (const [instanceId, runtimeStatus] of this.updated) {
+      out.push({ kind: "instance-updated", instanceId, runtimeStatus });
+    }
+    for (const instanceId of this.work) out.push({ kind: "orchestration-work", instanceId });
+    if (this.activity) out.push({ kind: "activity-work" });
+    return out;
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * The data of one task hub in the memory store, with the row-level operations the store methods
+ * compose: inserting and deleting instances, messages and tasks, and checking lease tokens.
+ * Events are kept as JSON text, exactly as a database store keeps them.
+ */
+import { LeaseLostError } from "../../core/errors.js";
+import type { HistoryEvent, InboxEvent } from "../../core/events.js";
+import { type NotificationBatch, stripUndefined } from "../common.js";
+import type {
+  ActivityLease,
+  InboxMessage,
+  InstanceRecord,
+  NewActivityTask,
+  NewInstance,
+  NewMessage,
+  OrchestrationLease,
+} from "../store.js";
+
+/** A lease held on an instance or task. */
+export interface Lease {
+  workerId: string;
+  token: string;
+  expiresAt: number;
+}
+
+/** An instance row and its lease. */
+export interface StoredInstance {
+  record: InstanceRecord;
+  lease?: Lease;
+}
+
+/** An inbox message; `seq` is its ID and arrival order. */
+export interface StoredMessage {
+  seq: number;
+  instanceId: string;
+  executionId?: string;
+  event: string;
+  visibleAt: number;
+}
+
+/** An activity task; `seq` is its ID and arrival order. */
+export interface StoredTask {
+  seq: number;
+  task: NewActivityTask;
+  visibleAt: number;
+  deliveryCount: number;
+  lease?: Lease;
+}
+
+/** A deep copy. */
+export const copy = <T>(value: T): T => structuredClone(value);
+
+/** True when the lease exists and has not expired at `now`. */
+export function isLive(lease: Lease | undefined, now: number): boolean {
+  return lease !== undefined && lease.expiresAt > now;
+}
+
+/** Orders messages by visibleAt, then arrival. */
+export function compareMessages(a: StoredMessage, b: StoredMessage): number {
+  return a.visibleAt - b.visibleAt || a.seq - b.seq;
+}
+
+/** The public form of a stored message (a fresh copy). */
+export function toInboxMessage(m: StoredMessage): InboxMessage {
+  return stripUndefined({
+    id: String(m.seq),
+    instanceId: m.instanceId,
+    executionId: m.executionId,
+    event: JSON.parse(m.event) as InboxEvent,
+    visibleAt: m.visibleAt,
+  });
+}
+
+/** Everything one hub holds. */
+export class HubState {
+  readonly instances = new Map<string, StoredInstance>();
+  /** instanceId -> executionId -> events as JSON text, in sequence order. */
+  readonly history = new Map<string, Map<string, string[]>>();
+  readonly inbox = new Map<number, StoredMessage>();
+  readonly tasks = new Map<number, StoredTask>();
+
+  /** `nextSeq` hands out store-wide increasing IDs for messages and tasks. */
+  constructor(private readonly nextSeq: () => number) {}
+
+  /** The instance, when `lease` still holds it; otherwise throws `LeaseLostError`. */
+  heldInstance(lease: OrchestrationLease): StoredInstance {
+    const stored = this.instances.get(lease.instanceId);
+    if (!stored || stored.lease?.token !== lease.token) {
+      throw new LeaseLostError(`orchestration instance '${lease.instanceId}'`);
+    }
+    return stored;
+  }
+
+  /** The task, when `lease` still holds it; otherwise throws `LeaseLostError`. */
+  heldTask(lease: ActivityLease): StoredTask {
+    const task = this.tasks.get(Number(lease.taskId));
+    if (!task || task.lease?.token !== lease.token)
+      throw new LeaseLostError(`activity task '${lease.taskId}'`);
+    return task;
+  }
+
+  /** A copy of one execution's history, in sequence order. */
+  readHistory(instanceId: string, executionId: string): HistoryEvent[] {
+    const events = this.history.get(instanceId)?.get(executionId) ?? [];
+    return events.map((e) => JSON.parse(e) as HistoryEvent);
+  }
+
+  /** Writes history: appended to the execution, or replacing every execution's history. */
+  writeHistory(
+    instanceId: string,
+    executionId: string,
+    mode: "append" | "replace",
+    events: HistoryEvent[],
+  ): void {
+    const texts = events.map((e) => JSON.stringify(e));
+    let executions = this.history.get(instanceId);
+    if (mode === "replace" || !executions) {
+      executions = new Map();
+      this.history.set(instanceId, executions);
+    }
+    executions.set(executionId, [...(executions.get(executionId) ?? []), ...texts]);
+  }
+
+  /** True when the instance has any inbox message, visible or not. */
+  hasMessages(instanceId: string): boolean {
+    for (const m of this.inbox.values()) if (m.instanceId === instanceId) return true;
+    return false;
+  }
+
+  /** Deletes the instance's inbox messages. */
+  deleteMessages(instanceId: string): void {
+    for (const [seq, m] of this.inbox) if (m.instanceId === instanceId) this.inbox.delete(seq);
+  }
+
+  /** Deletes the instance row with its history, inbox and activity tasks. */
+  deleteInstance(instanceId: string): void {
+    this.instances.delete(instanceId);
+    this.history.delete(instanceId);
+    this.deleteMessages(instanceId);
+    for (const [seq, t] of this.tasks) if (t.task.instanceId === instanceId) this.tasks.delete(seq);
+  }
+
+  /** Replaces any existing (terminal) instance with a fresh Pending one and its start message. */
+  insertInstance(instance: NewInstance, batch: NotificationBatch): void {
+    this.deleteInstance(instance.instanceId);
+    const record: InstanceRecord = stripUndefined({
+      instanceId: instance.instanceId,
+      name: instance.name,
+      executionId: instance.executionId,
+      runtimeStatus: "Pending",
+      input: instance.input,
+      parent: instance.parent === undefined ? undefined : copy(instance.parent),
+      createdAt: instance.createdAt,
+      lastUpdatedAt: instance.createdAt,
+    });
+    this.instances.set(instance.instanceId, { record });
+    batch.instanceUpdated(instance.instanceId, "Pending");
+    this.insertMessage(
+      {
+        instanceId: instance.instanceId,
+        executionId: instance.executionId,
+        event: instance.started,
+        visibleAt: instance.visibleAt,
+      },
+      batch,
+    );
+  }
+
+  /** Adds a message to an inbox (whether or not the instance exists). */
+  insertMessage(message: NewMessage, batch: NotificationBatch): void {
+    const seq = this.nextSeq();
+    this.inbox.set(seq, {
+      seq,
+      instanceId: message.instanceId,
+      executionId: message.executionId,
+      event: JSON.stringify(message.event),
+      visibleAt: message.visibleAt,
+    });
+    batch.orchestrationWork(message.instanceId);
+  }
+
+  /** Enqueues an activity task, visible from `now`. */
+  insertTask(task: NewActivityTask, now: number, batch: NotificationBatch): void {
+    const seq = this.nextSeq();
+    this.tasks.set(seq, { seq, task: copy(task), visibleAt: now, deliveryCount: 0 });
+    batch.activityWork();
+  }
+}

@@ -1,0 +1,377 @@
+/**
+ * An in-memory Store: plain maps per task hub. Not durable; meant for tests and demos. Values are
+ * copied in and out, so callers can never mutate stored state. Every method validates first and
+ * mutates only when nothing can fail any more, so a method that throws changed nothing.
+ */
+import { randomUUID } from "node:crypto";
+import {
+  InstanceAlreadyExistsError,
+  InstanceNotFoundError,
+  InstanceNotRunningError,
+} from "../../core/errors.js";
+import type { HistoryEvent, TaskCompletedEvent, TaskFailedEvent } from "../../core/events.js";
+import { isTerminalStatus } from "../../core/events.js";
+import {
+  compareListOrder,
+  decodeContinuationToken,
+  encodeContinuationToken,
+  isActiveStatus,
+  matchesFilter,
+  NotificationBatch,
+  NotificationHub,
+  storeClosedError,
+  stripUndefined,
+  validateDuration,
+  validateFilter,
+  validatePageSize,
+} from "../common.js";
+import type {
+  ActivityLease,
+  ActivityWorkItem,
+  Checkpoint,
+  InstanceFilter,
+  InstancePage,
+  InstanceQuery,
+  InstanceRecord,
+  NewInstance,
+  NewMessage,
+  OrchestrationLease,
+  OrchestrationWorkItem,
+  Store,
+  StoreNotification,
+} from "../store.js";
+import {
+  compareMessages,
+  copy,
+  HubState,
+  isLive,
+  type Lease,
+  type StoredInstance,
+  type StoredTask,
+  toInboxMessage,
+} from "./hub-state.js";
+
+/** An in-memory, non-durable Store (kind "memory"). */
+export class MemoryStore implements Store {
+  /** Always "memory". */
+  readonly kind = "memory";
+  private readonly hubs = new Map<string, HubState>();
+  private readonly notifications = new NotificationHub();
+  private state: "new" | "open" | "closed" = "new";
+  private nextSeq = 1;
+
+  /** Marks the store open. Idempotent. */
+  async open(): Promise<void> {
+    if (this.state === "closed") throw storeClosedError(this.kind, true);
+    this.state = "open";
+  }
+
+  /** Drops every listener; later calls throw `STORE_CLOSED`. The data is kept but unreachable. */
+  async close(): Promise<void> {
+    this.state = "closed";
+    this.notifications.clear();
+  }
+
+  /** Creates a Pending instance and queues its start message; replaces a terminal instance. */
+  async createInstance(hub: string, instance: NewInstance): Promise<void> {
+    const h = this.hub(hub);
+    const existing = h.instances.get(instance.instanceId);
+    if (existing && isActiveStatus(existing.record.runtimeStatus)) {
+      throw new InstanceAlreadyExistsError(instance.instanceId, existing.record.runtimeStatus);
+    }
+    const batch = new NotificationBatch();
+    h.insertInstance(instance, batch);
+    this.emit(hub, batch);
+  }
+
+  /** Adds a message to an existing instance's inbox. */
+  async appendMessage(hub: string, message: NewMessage, options?: { onlyIfActive?: boolean }): Promise<void> {
+    const h = this.hub(hub);
+    const existing = h.instances.get(message.instanceId);
+    if (!existing) throw new InstanceNotFoundError(message.instanceId);
+    if (options?.onlyIfActive && isTerminalStatus(existing.record.runtimeStatus)) {
+      throw new InstanceNotRunningError(message.instanceId, existing.record.runtimeStatus);
+    }
+    const batch = new NotificationBatch();
+    h.insertMessage(message, batch);
+    this.emit(hub, batch);
+  }
+
+  /** The instance row, or undefined. */
+  async getInstance(hub: string, instanceId: string): Promise<InstanceRecord | undefined> {
+    const stored = this.hub(hub).instances.get(instanceId);
+    return stored ? copy(stored.record) : undefined;
+  }
+
+  /** The current execution's history ([] for an unknown instance). */
+  async getHistory(hub: string, instanceId: string): Promise<HistoryEvent[]> {
+    const h = this.hub(hub);
+    const stored = h.instances.get(instanceId);
+    if (!stored) return [];
+    return h.readHistory(instanceId, stored.record.executionId);
+  }
+
+  /** A page of instances ordered by (createdAt, instanceId). */
+  async listInstances(hub: string, query: InstanceQuery): Promise<InstancePage> {
+    const h = this.hub(hub);
+    const pageSize = validatePageSize(query.pageSize);
+    validateFilter(query);
+    const after =
+      query.continuationToken === undefined ? undefined : decodeContinuationToken(query.continuationToken);
+    const matching = [...h.instances.values()]
+      .map((s) => s.record)
+      .filter((r) => matchesFilter(r, query) && (!after || compareListOrder(r, after) > 0))
+      .sort(compareListOrder);
+    const page = matching.slice(0, pageSize);
+    const last = page[page.length - 1];
+    const result: InstancePage = { instances: page.map(copy) };
+    if (matching.length > pageSize && last) {
+      result.continuationToken = encodeContinuationToken({
+        createdAt: last.createdAt,
+        instanceId: last.instanceId,
+      });
+    }
+    return result;
+  }
+
+  /** Deletes terminal instances selected by IDs or filter; returns how many were deleted. */
+  async purgeInstances(
+    hub: string,
+    selector: { instanceIds: string[] } | { filter: InstanceFilter },
+  ): Promise<number> {
+    const h = this.hub(hub);
+    let candidates: StoredInstance[];
+    if ("instanceIds" in selector) {
+      candidates = [...new Set(selector.instanceIds)].flatMap((id) => h.instances.get(id) ?? []);
+    } else {
+      validateFilter(selector.filter);
+      candidates = [...h.instances.values()].filter((s) => matchesFilter(s.record, selector.filter));
+    }
+    let count = 0;
+    for (const stored of candidates) {
+      if (!isTerminalStatus(stored.record.runtimeStatus)) continue;
+      h.deleteInstance(stored.record.instanceId);
+      count++;
+    }
+    return count;
+  }
+
+  /** Leases the eligible instance with the oldest visible message; drops messages without a row. */
+  async leaseNextOrchestration(
+    hub: string,
+    workerId: string,
+    names: readonly string[],
+    leaseMs: number,
+  ): Promise<OrchestrationWorkItem | undefined> {
+    const h = this.hub(hub);
+    validateDuration("leaseMs", leaseMs, false);
+    const now = Date.now();
+    const visible = [...h.inbox.values()].filter((m) => m.visibleAt <= now).sort(compareMessages);
+    for (const message of visible) {
+      if (!h.inbox.has(message.seq)) continue; // dropped as an orphan in this call
+      const stored = h.instances.get(message.instanceId);
+      if (!stored) {
+        h.deleteMessages(message.instanceId);
+        continue;
+      }
+      if (!names.includes(stored.record.name) || isLive(stored.lease, now)) continue;
+      const lease: Lease = { workerId, token: randomUUID(), expiresAt: now + leaseMs };
+      stored.lease = lease;
+      const messages = visible.filter((m) => m.instanceId === message.instanceId).map(toInboxMessage);
+      return {
+        lease: { hub, instanceId: message.instanceId, ...lease },
+        instance: copy(stored.record),
+        history: h.readHistory(message.instanceId, stored.record.executionId),
+        messages,
+      };
+    }
+    return undefined;
+  }
+
+  /** Commits one orchestration step atomically and releases the lease. */
+  async commitOrchestration(lease: OrchestrationLease, checkpoint: Checkpoint): Promise<void> {
+    const h = this.hub(lease.hub);
+    const stored = h.heldInstance(lease);
+    const batch = new NotificationBatch();
+    const { instanceId } = lease;
+    const update = checkpoint.instance;
+    h.writeHistory(instanceId, update.executionId, checkpoint.history.mode, checkpoint.history.events);
+    // Consumed messages.
+    for (const id of checkpoint.consumedMessageIds) {
+      const seq = Number(id);
+      if (h.inbox.get(seq)?.instanceId === instanceId) h.inbox.delete(seq);
+    }
+    // Row.
+    const before = stored.record.runtimeStatus;
+    stored.record = stripUndefined({
+      ...stored.record,
+      executionId: update.executionId,
+      runtimeStatus: update.runtimeStatus,
+      input: Object.hasOwn(update, "input") ? update.input : stored.record.input,
+      output: update.output,
+      customStatus: update.customStatus,
+      failure: update.failure === undefined ? undefined : copy(update.failure),
+      lastUpdatedAt: update.lastUpdatedAt,
+      completedAt: update.completedAt,
+    });
+    stored.lease = undefined;
+    if (before !== update.runtimeStatus) batch.instanceUpdated(instanceId, update.runtimeStatus);
+    // Outbound work.
+    const now = Date.now();
+    for (const task of checkpoint.activities) h.insertTask(task, now, batch);
+    for (const message of checkpoint.messages) h.insertMessage(message, batch);
+    for (const child of checkpoint.children) {
+      const existing = h.instances.get(child.instanceId);
+      if (existing && isActiveStatus(existing.record.runtimeStatus)) {
+        h.insertMessage(child.conflictReply, batch);
+      } else {
+        h.insertInstance(child, batch);
+      }
+    }
+    if (h.hasMessages(instanceId)) batch.orchestrationWork(instanceId);
+    this.emit(lease.hub, batch);
+  }
+
+  /** Extends a held orchestration lease by `leaseMs` from now. */
+  async renewOrchestrationLease(lease: OrchestrationLease, leaseMs: number): Promise<OrchestrationLease> {
+    const h = this.hub(lease.hub);
+    validateDuration("leaseMs", leaseMs, false);
+    const stored = h.heldInstance(lease);
+    const expiresAt = Date.now() + leaseMs;
+    stored.lease = { workerId: lease.workerId, token: lease.token, expiresAt };
+    return { ...lease, expiresAt };
+  }
+
+  /** Releases a held orchestration lease; its visible messages reappear after `delayMs`. */
+  async abandonOrchestration(lease: OrchestrationLease, delayMs = 0): Promise<void> {
+    const h = this.hub(lease.hub);
+    validateDuration("delayMs", delayMs, true);
+    const stored = h.instances.get(lease.instanceId);
+    if (!stored || stored.lease?.token !== lease.token) return;
+    stored.lease = undefined;
+    const now = Date.now();
+    if (delayMs > 0) {
+      for (const m of h.inbox.values()) {
+        if (m.instanceId === lease.instanceId && m.visibleAt <= now) m.visibleAt = now + delayMs;
+      }
+    }
+    const batch = new NotificationBatch();
+    batch.orchestrationWork(lease.instanceId);
+    this.emit(lease.hub, batch);
+  }
+
+  /** Leases the oldest visible activity task with a name in `names`. */
+  async leaseNextActivity(
+    hub: string,
+    workerId: string,
+    names: readonly string[],
+    leaseMs: number,
+  ): Promise<ActivityWorkItem | undefined> {
+    const h = this.hub(hub);
+    validateDuration("leaseMs", leaseMs, false);
+    const now = Date.now();
+    let best: StoredTask | undefined;
+    for (const t of h.tasks.values()) {
+      if (t.visibleAt > now || isLive(t.lease, now) || !names.includes(t.task.name)) continue;
+      if (!best || t.visibleAt < best.visibleAt || (t.visibleAt === best.visibleAt && t.seq < best.seq))
+        best = t;
+    }
+    if (!best) return undefined;
+    best.lease = { workerId, token: randomUUID(), expiresAt: now + leaseMs };
+    best.deliveryCount++;
+    const id = String(best.seq);
+    return {
+      lease: { hub, taskId: id, ...best.lease },
+      task: stripUndefined({ ...copy(best.task), id, deliveryCount: best.deliveryCount }),
+    };
+  }
+
+  /** Deletes the task and queues its result for the instance, atomically. */
+  async completeActivity(lease: ActivityLease, result: TaskCompletedEvent | TaskFailedEvent): Promise<void> {
+    const h = this.hub(lease.hub);
+    const task = h.heldTask(lease);
+    h.tasks.delete(task.seq);
+    const batch = new NotificationBatch();
+    h.insertMessage(
+      {
+        instanceId: task.task.instanceId,
+        executionId: task.task.executionId,
+        event: result,
+        visibleAt: Date.now(),
+      },
+      batch,
+    );
+    this.emit(lease.hub, batch);
+  }
+
+  /** Extends a held activity lease by `leaseMs` from now. */
+  async renewActivityLease(lease: ActivityLease, leaseMs: number): Promise<ActivityLease> {
+    const h = this.hub(lease.hub);
+    validateDuration("leaseMs", leaseMs, false);
+    const task = h.heldTask(lease);
+    const expiresAt = Date.now() + leaseMs;
+    task.lease = { workerId: lease.workerId, token: lease.token, expiresAt };
+    return { ...lease, expiresAt };
+  }
+
+  /** Releases a held activity lease; the task is redelivered after `delayMs`. */
+  async abandonActivity(lease: ActivityLease, delayMs = 0): Promise<void> {
+    const h = this.hub(lease.hub);
+    validateDuration("delayMs", delayMs, true);
+    const task = h.tasks.get(Number(lease.taskId));
+    if (!task || task.lease?.token !== lease.token) return;
+    task.lease = undefined;
+    task.visibleAt = Date.now() + delayMs;
+    const batch = new NotificationBatch();
+    batch.activityWork();
+    this.emit(lease.hub, batch);
+  }
+
+  /** The earliest visibleAt among matching inbox messages and activity tasks, leased or not. */
+  async nextWakeUp(
+    hub: string,
+    orchestratorNames: readonly string[],
+    activityNames: readonly string[],
+  ): Promise<number | undefined> {
+    const h = this.hub(hub);
+    let min: number | undefined;
+    for (const m of h.inbox.values()) {
+      const stored = h.instances.get(m.instanceId);
+      if (
+        stored &&
+        orchestratorNames.includes(stored.record.name) &&
+        (min === undefined || m.visibleAt < min)
+      ) {
+        min = m.visibleAt;
+      }
+    }
+    for (const t of h.tasks.values()) {
+      if (activityNames.includes(t.task.name) && (min === undefined || t.visibleAt < min)) min = t.visibleAt;
+    }
+    return min;
+  }
+
+  /** Registers an in-process listener for the hub; returns the unsubscribe function. */
+  subscribe(hub: string, listener: (notification: StoreNotification) => void): () => void {
+    this.ensureOpen();
+    return this.notifications.subscribe(hub, listener);
+  }
+
+  private ensureOpen(): void {
+    if (this.state !== "open") throw storeClosedError(this.kind, this.state === "closed");
+  }
+
+  private hub(name: string): HubState {
+    this.ensureOpen();
+    let h = this.hubs.get(name);
+    if (!h) {
+      h = new HubState(() => this.nextSeq++);
+      this.hubs.set(name, h);
+    }
+    return h;
+  }
+
+  private emit(hub: string, batch: NotificationBatch): void {
+    this.notifications.emit(hub, batch.toList());
+  }
+}

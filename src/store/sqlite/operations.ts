@@ -1,0 +1,180 @@
+/**
+ * The row-level operations the SQLite store composes inside its transactions: lease checks,
+ * inserting and deleting instances and messages, and writing a whole checkpoint. Every function
+ * runs on prepared statements and expects to be called inside a transaction.
+ */
+import { LeaseLostError } from "../../core/errors.js";
+import type { HistoryEvent, RuntimeStatus } from "../../core/events.js";
+import { isActiveStatus, type NotificationBatch } from "../common.js";
+import type {
+  ActivityLease,
+  Checkpoint,
+  InstanceFilter,
+  NewInstance,
+  NewMessage,
+  OrchestrationLease,
+} from "../store.js";
+import { type InstanceRow, type Statements, type TaskRow, toHistoryEvent } from "./statements.js";
+
+/** `undefined` as SQL NULL. */
+export const null_ = <T>(value: T | undefined): T | null => (value === undefined ? null : value);
+
+/** A value as JSON text, or NULL for `undefined`. */
+export const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
+
+/** Parses a store-assigned numeric ID; undefined when it cannot be one of ours. */
+export function parseId(id: string): number | undefined {
+  const n = Number(id);
+  return Number.isSafeInteger(n) && n > 0 && String(n) === id ? n : undefined;
+}
+
+/** Named parameters of the shared filter clause. */
+export function filterParams(hub: string, filter: InstanceFilter): Record<string, string | number | null> {
+  return {
+    hub,
+    createdFrom: null_(filter.createdFrom),
+    createdTo: null_(filter.createdTo),
+    statuses: filter.runtimeStatus?.length ? JSON.stringify(filter.runtimeStatus) : null,
+    prefix: null_(filter.instanceIdPrefix),
+  };
+}
+
+/** The instance row, when `lease` still holds it; otherwise throws `LeaseLostError`. */
+export function heldInstance(s: Statements, lease: OrchestrationLease): InstanceRow {
+  const row = s.getInstance.get(lease.hub, lease.instanceId) as InstanceRow | undefined;
+  if (!row || row.lease_token !== lease.token) {
+    throw new LeaseLostError(`orchestration instance '${lease.instanceId}'`);
+  }
+  return row;
+}
+
+/** The task row, when `lease` still holds it; otherwise throws `LeaseLostError`. */
+export function heldTask(s: Statements, lease: ActivityLease): TaskRow {
+  const id = parseId(lease.taskId);
+  const row = id === undefined ? undefined : (s.getTask.get(lease.hub, id) as TaskRow | undefined);
+  if (!row || row.lease_token !== lease.token) throw new LeaseLostError(`activity task '${lease.taskId}'`);
+  return row;
+}
+
+/** One execution's history, in sequence order. */
+export function readHistory(
+  s: Statements,
+  hub: string,
+  instanceId: string,
+  executionId: string,
+): HistoryEvent[] {
+  return (s.readHistory.all(hub, instanceId, executionId) as { event: string }[]).map(toHistoryEvent);
+}
+
+/** Deletes the instance row with its history, inbox and activity tasks. */
+export function deleteInstance(s: Statements, hub: string, instanceId: string): void {
+  s.deleteInstance.run(hub, instanceId);
+  s.deleteHistory.run(hub, instanceId);
+  s.deleteInbox.run(hub, instanceId);
+  s.deleteTasks.run(hub, instanceId);
+}
+
+/** Replaces any existing (terminal) instance with a fresh Pending one and its start message. */
+export function insertInstance(
+  s: Statements,
+  hub: string,
+  instance: NewInstance,
+  batch: NotificationBatch,
+): void {
+  deleteInstance(s, hub, instance.instanceId);
+  s.insertInstance.run(
+    hub,
+    instance.instanceId,
+    instance.name,
+    instance.executionId,
+    null_(instance.input),
+    json(instance.parent),
+    instance.createdAt,
+    instance.createdAt,
+  );
+  batch.instanceUpdated(instance.instanceId, "Pending");
+  insertMessage(
+    s,
+    hub,
+    {
+      instanceId: instance.instanceId,
+      executionId: instance.executionId,
+      event: instance.started,
+      visibleAt: instance.visibleAt,
+    },
+    batch,
+  );
+}
+
+/** Adds a message to an inbox (whether or not the instance exists). */
+export function insertMessage(
+  s: Statements,
+  hub: string,
+  message: NewMessage,
+  batch: NotificationBatch,
+): void {
+  s.insertMessage.run(
+    hub,
+    message.instanceId,
+    null_(message.executionId),
+    JSON.stringify(message.event),
+    message.visibleAt,
+  );
+  batch.orchestrationWork(message.instanceId);
+}
+
+/** Writes one checkpoint inside the caller's transaction; throws `LeaseLostError` first if the lease is lost. */
+export function applyCheckpoint(
+  s: Statements,
+  lease: OrchestrationLease,
+  checkpoint: Checkpoint,
+  batch: NotificationBatch,
+): void {
+  const { hub, instanceId } = lease;
+  const row = heldInstance(s, lease);
+  const update = checkpoint.instance;
+  let seq = 0;
+  if (checkpoint.history.mode === "replace") {
+    s.deleteHistory.run(hub, instanceId);
+  } else {
+    const max = s.maxSeq.get(hub, instanceId, update.executionId) as { seq: number | null };
+    seq = max.seq === null ? 0 : max.seq + 1;
+  }
+  for (const event of checkpoint.history.events) {
+    s.insertHistory.run(hub, instanceId, update.executionId, seq++, JSON.stringify(event));
+  }
+  for (const id of checkpoint.consumedMessageIds) {
+    const n = parseId(id);
+    if (n !== undefined) s.deleteMessage.run(hub, instanceId, n);
+  }
+  const hasInput = Object.hasOwn(update, "input");
+  s.updateInstance.run({
+    hub,
+    instanceId,
+    executionId: update.executionId,
+    runtimeStatus: update.runtimeStatus,
+    hasInput: hasInput ? 1 : 0,
+    input: hasInput ? null_(update.input) : null,
+    output: null_(update.output),
+    customStatus: null_(update.customStatus),
+    failure: json(update.failure),
+    lastUpdatedAt: update.lastUpdatedAt,
+    completedAt: null_(update.completedAt),
+  });
+  if (row.runtime_status !== update.runtimeStatus) batch.instanceUpdated(instanceId, update.runtimeStatus);
+  const now = Date.now();
+  for (const t of checkpoint.activities) {
+    s.insertTask.run(hub, t.instanceId, t.executionId, t.taskId, t.name, null_(t.input), t.attempt, now);
+    batch.activityWork();
+  }
+  for (const message of checkpoint.messages) insertMessage(s, hub, message, batch);
+  for (const child of checkpoint.children) {
+    const existing = s.getInstance.get(hub, child.instanceId) as InstanceRow | undefined;
+    if (existing && isActiveStatus(existing.runtime_status as RuntimeStatus)) {
+      insertMessage(s, hub, child.conflictReply, batch);
+    } else {
+      insertInstance(s, hub, child, batch);
+    }
+  }
+  if (s.hasMessages.get(hub, instanceId)) batch.orchestrationWork(instanceId);
+}

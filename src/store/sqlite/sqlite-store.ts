@@ -1,0 +1,442 @@
+/**
+ * The embedded SQLite Store: one file (WAL, synchronous=FULL by default) holding any number of
+ * task hubs. One connection, statements prepared once, every write in a `BEGIN IMMEDIATE`
+ * transaction so another process (a CLI, a second worker) can share the file safely.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import type BetterSqlite3 from "better-sqlite3";
+import Database from "better-sqlite3";
+import {
+  InstanceAlreadyExistsError,
+  InstanceNotFoundError,
+  InstanceNotRunningError,
+  InvalidArgumentError,
+  LeaseLostError,
+  RefrainError,
+  StoreUnavailableError,
+} from "../../core/errors.js";
+import type { HistoryEvent, RuntimeStatus, TaskCompletedEvent, TaskFailedEvent } from "../../core/events.js";
+import { isTerminalStatus } from "../../core/events.js";
+import {
+  decodeContinuationToken,
+  encodeContinuationToken,
+  isActiveStatus,
+  NotificationBatch,
+  NotificationHub,
+  storeClosedError,
+  validateDuration,
+  validateFilter,
+  validatePageSize,
+} from "../common.js";
+import type {
+  ActivityLease,
+  ActivityWorkItem,
+  Checkpoint,
+  InstanceFilter,
+  InstancePage,
+  InstanceQuery,
+  InstanceRecord,
+  NewInstance,
+  NewMessage,
+  OrchestrationLease,
+  OrchestrationWorkItem,
+  Store,
+  StoreNotification,
+} from "../store.js";
+import {
+  applyCheckpoint,
+  deleteInstance,
+  filterParams,
+  heldTask,
+  insertInstance,
+  insertMessage,
+  parseId,
+  readHistory,
+} from "./operations.js";
+import { checkDatabase, migrate } from "./schema.js";
+import { translateSqliteError } from "./sqlite-errors.js";
+import {
+  type InboxRow,
+  type InstanceRow,
+  prepareStatements,
+  type Statements,
+  type TaskRow,
+  toActivityTask,
+  toInboxMessage,
+  toInstanceRecord,
+} from "./statements.js";
+
+/** Options of `SqliteStore`. */
+export interface SqliteStoreOptions {
+  /** Database file; its directory is created. Default ".refrain/refrain.db". */
+  path?: string;
+  /** SQLite `synchronous` setting: FULL (default) makes every commit durable on power loss. */
+  synchronous?: "FULL" | "NORMAL";
+  /** How long a call waits for another connection's write lock before failing. Default 5000. */
+  busyTimeoutMs?: number;
+}
+
+/** Effective settings of an open SQLite store. */
+export interface SqliteDiagnostics {
+  path: string;
+  journalMode: string;
+  synchronous: string;
+  busyTimeoutMs: number;
+  schemaVersion: number;
+}
+
+const SYNCHRONOUS_NAMES = ["OFF", "NORMAL", "FULL", "EXTRA"];
+
+/** A Store kept in one SQLite file (kind "sqlite"). */
+export class SqliteStore implements Store {
+  /** Always "sqlite". */
+  readonly kind = "sqlite";
+  /** The database file. */
+  readonly path: string;
+  private readonly synchronous: "FULL" | "NORMAL";
+  private readonly busyTimeoutMs: number;
+  private db: BetterSqlite3.Database | undefined;
+  private stmts: Statements | undefined;
+  private closed = false;
+  private readonly notifications = new NotificationHub();
+
+  /** Configures the store; nothing is opened until `open()`. */
+  constructor(options: SqliteStoreOptions = {}) {
+    this.path = options.path ?? ".refrain/refrain.db";
+    this.synchronous = options.synchronous ?? "FULL";
+    this.busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    if (this.synchronous !== "FULL" && this.synchronous !== "NORMAL") {
+      throw new InvalidArgumentError(
+        `synchronous must be "FULL" or "NORMAL", got ${String(this.synchronous)}`,
+      );
+    }
+    validateDuration("busyTimeoutMs", this.busyTimeoutMs, true);
+  }
+
+  /** Opens the file, checks it is a Refrain store and applies migrations. Idempotent. */
+  async open(): Promise<void> {
+    if (this.closed) throw storeClosedError(this.kind, true);
+    if (this.db) return;
+    let db: BetterSqlite3.Database;
+    try {
+      if (this.path !== ":memory:" && !this.path.startsWith("file:")) {
+        mkdirSync(dirname(this.path), { recursive: true });
+      }
+      db = new Database(this.path, { timeout: this.busyTimeoutMs });
+    } catch (err) {
+      const translated = translateSqliteError(err, this.path, `cannot open SQLite store '${this.path}'`);
+      if (translated instanceof RefrainError) throw translated;
+      throw new StoreUnavailableError(`cannot open SQLite store '${this.path}': ${String(err)}`, err);
+    }
+    try {
+      checkDatabase(db, this.path);
+      db.pragma("journal_mode = WAL");
+      db.pragma(`synchronous = ${this.synchronous}`);
+      db.pragma("foreign_keys = ON");
+      migrate(db, this.path);
+      this.stmts = prepareStatements(db);
+      this.db = db;
+    } catch (err) {
+      db.close();
+      throw translateSqliteError(err, this.path, `cannot open SQLite store '${this.path}'`);
+    }
+  }
+
+  /** The connection's effective settings, for diagnostics (`refrain doctor`) and tests. */
+  diagnostics(): SqliteDiagnostics {
+    this.statements();
+    const db = this.db!;
+    const version = db.prepare("SELECT value FROM refrain_meta WHERE key = 'schema_version'").pluck().get();
+    return {
+      path: this.path,
+      journalMode: String(db.pragma("journal_mode", { simple: true })),
+      synchronous: SYNCHRONOUS_NAMES[Number(db.pragma("synchronous", { simple: true }))] ?? "unknown",
+      busyTimeoutMs: Number(db.pragma("busy_timeout", { simple: true })),
+      schemaVersion: Number(version),
+    };
+  }
+
+  /** Closes the connection; later calls throw `STORE_CLOSED`. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.notifications.clear();
+    const db = this.db;
+    this.db = undefined;
+    this.stmts = undefined;
+    db?.close();
+  }
+
+  /** Creates a Pending instance and queues its start message; replaces a terminal instance. */
+  async createInstance(hub: string, instance: NewInstance): Promise<void> {
+    this.write(hub, (s, batch) => {
+      const row = s.getInstance.get(hub, instance.instanceId) as InstanceRow | undefined;
+      if (row && isActiveStatus(row.runtime_status as RuntimeStatus)) {
+        throw new InstanceAlreadyExistsError(instance.instanceId, row.runtime_status);
+      }
+      insertInstance(s, hub, instance, batch);
+    });
+  }
+
+  /** Adds a message to an existing instance's inbox. */
+  async appendMessage(hub: string, message: NewMessage, options?: { onlyIfActive?: boolean }): Promise<void> {
+    this.write(hub, (s, batch) => {
+      const row = s.getInstance.get(hub, message.instanceId) as InstanceRow | undefined;
+      if (!row) throw new InstanceNotFoundError(message.instanceId);
+      if (options?.onlyIfActive && isTerminalStatus(row.runtime_status as RuntimeStatus)) {
+        throw new InstanceNotRunningError(message.instanceId, row.runtime_status);
+      }
+      insertMessage(s, hub, message, batch);
+    });
+  }
+
+  /** The instance row, or undefined. */
+  async getInstance(hub: string, instanceId: string): Promise<InstanceRecord | undefined> {
+    return this.read((s) => {
+      const row = s.getInstance.get(hub, instanceId) as InstanceRow | undefined;
+      return row ? toInstanceRecord(row) : undefined;
+    });
+  }
+
+  /** The current execution's history ([] for an unknown instance). */
+  async getHistory(hub: string, instanceId: string): Promise<HistoryEvent[]> {
+    return this.read((s) => {
+      const row = s.getInstance.get(hub, instanceId) as InstanceRow | undefined;
+      return row ? readHistory(s, hub, instanceId, row.execution_id) : [];
+    });
+  }
+
+  /** A page of instances ordered by (createdAt, instanceId). */
+  async listInstances(hub: string, query: InstanceQuery): Promise<InstancePage> {
+    const pageSize = validatePageSize(query.pageSize);
+    validateFilter(query);
+    const after =
+      query.continuationToken === undefined ? undefined : decodeContinuationToken(query.continuationToken);
+    return this.read((s) => {
+      const rows = s.listInstances.all({
+        ...filterParams(hub, query),
+        afterCreated: after ? after.createdAt : null,
+        afterId: after ? after.instanceId : null,
+        limit: pageSize + 1,
+      }) as InstanceRow[];
+      const page = rows.slice(0, pageSize).map(toInstanceRecord);
+      const last = page[page.length - 1];
+      const result: InstancePage = { instances: page };
+      if (rows.length > pageSize && last) {
+        result.continuationToken = encodeContinuationToken({
+          createdAt: last.createdAt,
+          instanceId: last.instanceId,
+        });
+      }
+      return result;
+    });
+  }
+
+  /** Deletes terminal instances selected by IDs or filter; returns how many were deleted. */
+  async purgeInstances(
+    hub: string,
+    selector: { instanceIds: string[] } | { filter: InstanceFilter },
+  ): Promise<number> {
+    if ("filter" in selector) validateFilter(selector.filter);
+    return this.write(hub, (s) => {
+      let ids: string[];
+      if ("instanceIds" in selector) {
+        ids = [...new Set(selector.instanceIds)].filter((id) => {
+          const row = s.getInstance.get(hub, id) as InstanceRow | undefined;
+          return row !== undefined && isTerminalStatus(row.runtime_status as RuntimeStatus);
+        });
+      } else {
+        ids = (s.purgeCandidates.all(filterParams(hub, selector.filter)) as { instance_id: string }[]).map(
+          (r) => r.instance_id,
+        );
+      }
+      for (const id of ids) deleteInstance(s, hub, id);
+      return ids.length;
+    });
+  }
+
+  /** Leases the eligible instance with the oldest visible message; drops messages without a row. */
+  async leaseNextOrchestration(
+    hub: string,
+    workerId: string,
+    names: readonly string[],
+    leaseMs: number,
+  ): Promise<OrchestrationWorkItem | undefined> {
+    validateDuration("leaseMs", leaseMs, false);
+    const namesJson = JSON.stringify(names);
+    return this.write(hub, (s) => {
+      const now = Date.now();
+      for (;;) {
+        const next = s.nextOrchestration.get(hub, now, namesJson, now) as
+          | { instanceId: string; hasRow: number }
+          | undefined;
+        if (!next) return undefined;
+        if (!next.hasRow) {
+          s.deleteInbox.run(hub, next.instanceId);
+          continue;
+        }
+        const row = s.getInstance.get(hub, next.instanceId) as InstanceRow;
+        const lease: OrchestrationLease = {
+          hub,
+          instanceId: next.instanceId,
+          workerId,
+          token: randomUUID(),
+          expiresAt: now + leaseMs,
+        };
+        s.setLease.run(workerId, lease.token, lease.expiresAt, hub, next.instanceId);
+        const messages = s.visibleMessages.all(hub, next.instanceId, now) as InboxRow[];
+        return {
+          lease,
+          instance: toInstanceRecord(row),
+          history: readHistory(s, hub, next.instanceId, row.execution_id),
+          messages: messages.map(toInboxMessage),
+        };
+      }
+    });
+  }
+
+  /** Commits one orchestration step atomically and releases the lease. */
+  async commitOrchestration(lease: OrchestrationLease, checkpoint: Checkpoint): Promise<void> {
+    this.write(lease.hub, (s, batch) => applyCheckpoint(s, lease, checkpoint, batch));
+  }
+
+  /** Extends a held orchestration lease by `leaseMs` from now. */
+  async renewOrchestrationLease(lease: OrchestrationLease, leaseMs: number): Promise<OrchestrationLease> {
+    validateDuration("leaseMs", leaseMs, false);
+    return this.write(lease.hub, (s) => {
+      const expiresAt = Date.now() + leaseMs;
+      const changed = s.renewLease.run(expiresAt, lease.hub, lease.instanceId, lease.token).changes;
+      if (changed !== 1) throw new LeaseLostError(`orchestration instance '${lease.instanceId}'`);
+      return { ...lease, expiresAt };
+    });
+  }
+
+  /** Releases a held orchestration lease; its visible messages reappear after `delayMs`. */
+  async abandonOrchestration(lease: OrchestrationLease, delayMs = 0): Promise<void> {
+    validateDuration("delayMs", delayMs, true);
+    this.write(lease.hub, (s, batch) => {
+      const changed = s.clearLease.run(lease.hub, lease.instanceId, lease.token).changes;
+      if (changed !== 1) return;
+      const now = Date.now();
+      if (delayMs > 0) s.delayMessages.run(now + delayMs, lease.hub, lease.instanceId, now);
+      batch.orchestrationWork(lease.instanceId);
+    });
+  }
+
+  /** Leases the oldest visible activity task with a name in `names`. */
+  async leaseNextActivity(
+    hub: string,
+    workerId: string,
+    names: readonly string[],
+    leaseMs: number,
+  ): Promise<ActivityWorkItem | undefined> {
+    validateDuration("leaseMs", leaseMs, false);
+    const namesJson = JSON.stringify(names);
+    return this.write(hub, (s) => {
+      const now = Date.now();
+      const row = s.nextTask.get(hub, now, now, namesJson) as TaskRow | undefined;
+      if (!row) return undefined;
+      const token = randomUUID();
+      const expiresAt = now + leaseMs;
+      s.leaseTask.run(workerId, token, expiresAt, hub, row.id);
+      return {
+        lease: { hub, taskId: String(row.id), workerId, token, expiresAt },
+        task: toActivityTask({ ...row, delivery_count: row.delivery_count + 1 }),
+      };
+    });
+  }
+
+  /** Deletes the task and queues its result for the instance, atomically. */
+  async completeActivity(lease: ActivityLease, result: TaskCompletedEvent | TaskFailedEvent): Promise<void> {
+    this.write(lease.hub, (s, batch) => {
+      const task = heldTask(s, lease);
+      s.deleteTask.run(lease.hub, task.id);
+      insertMessage(
+        s,
+        lease.hub,
+        {
+          instanceId: task.instance_id,
+          executionId: task.execution_id,
+          event: result,
+          visibleAt: Date.now(),
+        },
+        batch,
+      );
+    });
+  }
+
+  /** Extends a held activity lease by `leaseMs` from now. */
+  async renewActivityLease(lease: ActivityLease, leaseMs: number): Promise<ActivityLease> {
+    validateDuration("leaseMs", leaseMs, false);
+    return this.write(lease.hub, (s) => {
+      const expiresAt = Date.now() + leaseMs;
+      const id = parseId(lease.taskId);
+      const changed = id === undefined ? 0 : s.renewTask.run(expiresAt, lease.hub, id, lease.token).changes;
+      if (changed !== 1) throw new LeaseLostError(`activity task '${lease.taskId}'`);
+      return { ...lease, expiresAt };
+    });
+  }
+
+  /** Releases a held activity lease; the task is redelivered after `delayMs`. */
+  async abandonActivity(lease: ActivityLease, delayMs = 0): Promise<void> {
+    validateDuration("delayMs", delayMs, true);
+    this.write(lease.hub, (s, batch) => {
+      const id = parseId(lease.taskId);
+      if (id === undefined) return;
+      if (s.abandonTask.run(Date.now() + delayMs, lease.hub, id, lease.token).changes === 1)
+        batch.activityWork();
+    });
+  }
+
+  /** The earliest visibleAt among matching inbox messages and activity tasks, leased or not. */
+  async nextWakeUp(
+    hub: string,
+    orchestratorNames: readonly string[],
+    activityNames: readonly string[],
+  ): Promise<number | undefined> {
+    return this.read((s) => {
+      const a = (s.nextMessageTime.get(hub, JSON.stringify(orchestratorNames)) as { t: number | null }).t;
+      const b = (s.nextTaskTime.get(hub, JSON.stringify(activityNames)) as { t: number | null }).t;
+      if (a === null) return b ?? undefined;
+      return b === null ? a : Math.min(a, b);
+    });
+  }
+
+  /** Registers an in-process listener for the hub; returns the unsubscribe function. */
+  subscribe(hub: string, listener: (notification: StoreNotification) => void): () => void {
+    this.statements();
+    return this.notifications.subscribe(hub, listener);
+  }
+
+  private statements(): Statements {
+    if (!this.stmts) throw storeClosedError(this.kind, this.closed);
+    return this.stmts;
+  }
+
+  /** Runs `fn` in a read transaction, translating SQLite errors. */
+  private read<T>(fn: (s: Statements) => T): T {
+    const s = this.statements();
+    const db = this.db!;
+    try {
+      return db.transaction(() => fn(s)).deferred();
+    } catch (err) {
+      throw translateSqliteError(err, this.path, "SQLite read failed");
+    }
+  }
+
+  /** Runs `fn` in a `BEGIN IMMEDIATE` transaction, then delivers its notifications. */
+  private write<T>(hub: string, fn: (s: Statements, batch: NotificationBatch) => T): T {
+    const s = this.statements();
+    const db = this.db!;
+    const batch = new NotificationBatch();
+    let result: T;
+    try {
+      result = db.transaction(() => fn(s, batch)).immediate();
+    } catch (err) {
+      throw translateSqliteError(err, this.path, "SQLite write failed");
+    }
+    this.notifications.emit(hub, batch.toList());
+    return result;
+  }
+}

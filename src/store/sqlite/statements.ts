@@ -1,0 +1,190 @@
+/**
+ * Every SQL statement the SQLite store runs, prepared once per connection and reused, plus the
+ * row types they return and their mapping to Store records. Name lists are passed as one JSON
+ * array parameter (`IN (SELECT value FROM json_each(?))`) so each statement stays fixed.
+ */
+import type BetterSqlite3 from "better-sqlite3";
+import type { FailureDetails } from "../../core/errors.js";
+import type { HistoryEvent, InboxEvent, ParentInfo, RuntimeStatus } from "../../core/events.js";
+import { stripUndefined } from "../common.js";
+import type { ActivityTask, InboxMessage, InstanceRecord } from "../store.js";
+
+/** A row of `instances`. */
+export interface InstanceRow {
+  hub: string;
+  instance_id: string;
+  name: string;
+  execution_id: string;
+  runtime_status: string;
+  input: string | null;
+  output: string | null;
+  custom_status: string | null;
+  failure: string | null;
+  parent: string | null;
+  created_at: number;
+  last_updated_at: number;
+  completed_at: number | null;
+  lease_worker: string | null;
+  lease_token: string | null;
+  lease_expires_at: number | null;
+}
+
+/** A row of `inbox`. */
+export interface InboxRow {
+  id: number;
+  hub: string;
+  instance_id: string;
+  execution_id: string | null;
+  event: string;
+  visible_at: number;
+}
+
+/** A row of `activity_tasks`. */
+export interface TaskRow {
+  id: number;
+  hub: string;
+  instance_id: string;
+  execution_id: string;
+  task_id: number;
+  name: string;
+  input: string | null;
+  attempt: number;
+  visible_at: number;
+  delivery_count: number;
+  lease_worker: string | null;
+  lease_token: string | null;
+  lease_expires_at: number | null;
+}
+
+const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
+
+/** Maps an `instances` row to an `InstanceRecord` (absent optional fields have no key). */
+export function toInstanceRecord(row: InstanceRow): InstanceRecord {
+  return stripUndefined<InstanceRecord>({
+    instanceId: row.instance_id,
+    name: row.name,
+    executionId: row.execution_id,
+    runtimeStatus: row.runtime_status as RuntimeStatus,
+    input: opt(row.input),
+    output: opt(row.output),
+    customStatus: opt(row.custom_status),
+    failure: row.failure === null ? undefined : (JSON.parse(row.failure) as FailureDetails),
+    parent: row.parent === null ? undefined : (JSON.parse(row.parent) as ParentInfo),
+    createdAt: row.created_at,
+    lastUpdatedAt: row.last_updated_at,
+    completedAt: opt(row.completed_at),
+  });
+}
+
+/** Maps an `inbox` row to an `InboxMessage`. */
+export function toInboxMessage(row: InboxRow): InboxMessage {
+  return stripUndefined<InboxMessage>({
+    id: String(row.id),
+    instanceId: row.instance_id,
+    executionId: opt(row.execution_id),
+    event: JSON.parse(row.event) as InboxEvent,
+    visibleAt: row.visible_at,
+  });
+}
+
+/** Maps an `activity_tasks` row to an `ActivityTask`. */
+export function toActivityTask(row: TaskRow): ActivityTask {
+  return stripUndefined<ActivityTask>({
+    id: String(row.id),
+    instanceId: row.instance_id,
+    executionId: row.execution_id,
+    taskId: row.task_id,
+    name: row.name,
+    input: opt(row.input),
+    attempt: row.attempt,
+    deliveryCount: row.delivery_count,
+  });
+}
+
+/** Parses one stored history event. */
+export function toHistoryEvent(row: { event: string }): HistoryEvent {
+  return JSON.parse(row.event) as HistoryEvent;
+}
+
+const NAME_IN = "IN (SELECT value FROM json_each(?))";
+const TERMINAL = "('Completed', 'Failed', 'Terminated')";
+const FILTER = `hub = @hub
+  AND (@createdFrom IS NULL OR created_at >= @createdFrom)
+  AND (@createdTo IS NULL OR created_at < @createdTo)
+  AND (@statuses IS NULL OR runtime_status IN (SELECT value FROM json_each(@statuses)))
+  AND (@prefix IS NULL OR substr(instance_id, 1, length(@prefix)) = @prefix)`;
+
+/** The SQL text of every statement, by name. */
+const SQL = {
+  // Instances.
+  getInstance: "SELECT * FROM instances WHERE hub = ? AND instance_id = ?",
+  insertInstance: `INSERT INTO instances (hub, instance_id, name, execution_id, runtime_status, input, parent, created_at,
+         last_updated_at) VALUES (?, ?, ?, ?, 'Pending', ?, ?, ?, ?)`,
+  deleteInstance: "DELETE FROM instances WHERE hub = ? AND instance_id = ?",
+  updateInstance: `UPDATE instances SET execution_id = @executionId, runtime_status = @runtimeStatus,
+         input = CASE WHEN @hasInput THEN @input ELSE input END, output = @output,
+         custom_status = @customStatus, failure = @failure, last_updated_at = @lastUpdatedAt,
+         completed_at = @completedAt, lease_worker = NULL, lease_token = NULL, lease_expires_at = NULL
+       WHERE hub = @hub AND instance_id = @instanceId`,
+  setLease:
+    "UPDATE instances SET lease_worker = ?, lease_token = ?, lease_expires_at = ? WHERE hub = ? AND instance_id = ?",
+  renewLease:
+    "UPDATE instances SET lease_expires_at = ? WHERE hub = ? AND instance_id = ? AND lease_token = ?",
+  clearLease: `UPDATE instances SET lease_worker = NULL, lease_token = NULL, lease_expires_at = NULL
+       WHERE hub = ? AND instance_id = ? AND lease_token = ?`,
+  listInstances: `SELECT * FROM instances WHERE ${FILTER}
+         AND (@afterCreated IS NULL OR created_at > @afterCreated
+              OR (created_at = @afterCreated AND instance_id > @afterId))
+       ORDER BY created_at, instance_id LIMIT @limit`,
+  purgeCandidates: `SELECT instance_id FROM instances WHERE ${FILTER} AND runtime_status IN ${TERMINAL}`,
+  // History.
+  maxSeq: "SELECT MAX(seq) AS seq FROM history WHERE hub = ? AND instance_id = ? AND execution_id = ?",
+  insertHistory: "INSERT INTO history (hub, instance_id, execution_id, seq, event) VALUES (?, ?, ?, ?, ?)",
+  readHistory:
+    "SELECT event FROM history WHERE hub = ? AND instance_id = ? AND execution_id = ? ORDER BY seq",
+  deleteHistory: "DELETE FROM history WHERE hub = ? AND instance_id = ?",
+  // Inbox.
+  insertMessage:
+    "INSERT INTO inbox (hub, instance_id, execution_id, event, visible_at) VALUES (?, ?, ?, ?, ?)",
+  nextOrchestration: `SELECT m.instance_id AS instanceId, i.instance_id IS NOT NULL AS hasRow FROM inbox m
+       LEFT JOIN instances i ON i.hub = m.hub AND i.instance_id = m.instance_id
+       WHERE m.hub = ? AND m.visible_at <= ?
+         AND (i.instance_id IS NULL
+              OR (i.name ${NAME_IN} AND (i.lease_token IS NULL OR i.lease_expires_at <= ?)))
+       ORDER BY m.visible_at, m.id LIMIT 1`,
+  visibleMessages:
+    "SELECT * FROM inbox WHERE hub = ? AND instance_id = ? AND visible_at <= ? ORDER BY visible_at, id",
+  hasMessages: "SELECT 1 FROM inbox WHERE hub = ? AND instance_id = ? LIMIT 1",
+  deleteMessage: "DELETE FROM inbox WHERE hub = ? AND instance_id = ? AND id = ?",
+  deleteInbox: "DELETE FROM inbox WHERE hub = ? AND instance_id = ?",
+  delayMessages: "UPDATE inbox SET visible_at = ? WHERE hub = ? AND instance_id = ? AND visible_at <= ?",
+  // Activity tasks.
+  insertTask: `INSERT INTO activity_tasks (hub, instance_id, execution_id, task_id, name, input, attempt, visible_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  nextTask: `SELECT * FROM activity_tasks WHERE hub = ? AND visible_at <= ?
+         AND (lease_token IS NULL OR lease_expires_at <= ?) AND name ${NAME_IN}
+       ORDER BY visible_at, id LIMIT 1`,
+  leaseTask: `UPDATE activity_tasks SET lease_worker = ?, lease_token = ?, lease_expires_at = ?,
+         delivery_count = delivery_count + 1 WHERE hub = ? AND id = ?`,
+  getTask: "SELECT * FROM activity_tasks WHERE hub = ? AND id = ?",
+  deleteTask: "DELETE FROM activity_tasks WHERE hub = ? AND id = ?",
+  deleteTasks: "DELETE FROM activity_tasks WHERE hub = ? AND instance_id = ?",
+  renewTask: "UPDATE activity_tasks SET lease_expires_at = ? WHERE hub = ? AND id = ? AND lease_token = ?",
+  abandonTask: `UPDATE activity_tasks SET lease_worker = NULL, lease_token = NULL, lease_expires_at = NULL, visible_at = ?
+       WHERE hub = ? AND id = ? AND lease_token = ?`,
+  // Wake-ups.
+  nextMessageTime: `SELECT MIN(m.visible_at) AS t FROM inbox m
+       JOIN instances i ON i.hub = m.hub AND i.instance_id = m.instance_id
+       WHERE m.hub = ? AND i.name ${NAME_IN}`,
+  nextTaskTime: `SELECT MIN(visible_at) AS t FROM activity_tasks WHERE hub = ? AND name ${NAME_IN}`,
+};
+
+/** The prepared statements of one connection, by name. */
+export type Statements = { [K in keyof typeof SQL]: BetterSqlite3.Statement };
+
+/** Prepares every statement of the store once, on this connection. */
+export function prepareStatements(db: BetterSqlite3.Database): Statements {
+  const out: Partial<Statements> = {};
+  for (const key of Object.keys(SQL) as (keyof typeof SQL)[]) out[key] = db.prepare(SQL[key]);
+  return out as Statements;
+}
