@@ -5,7 +5,6 @@
  * rewind, termination and results to a parent.
  */
 import type { OrchestratorAction } from "./actions.js";
-import { serialize } from "./codec.js";
 import {
   type EventRaisedEvent,
   type ExecutionStartedEvent,
@@ -347,7 +346,8 @@ class CheckpointBuilder {
           ...base,
           executionId: this.nextExecutionId ?? this.instance.executionId,
           runtimeStatus: "ContinuedAsNew",
-          input: completion.newInput ?? serialize(null, "input"),
+          // Present even when undefined: the new execution's input replaces the old one.
+          input: completion.newInput,
         };
       default: {
         const never: never = completion.status;
