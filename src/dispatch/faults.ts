@@ -2,7 +2,10 @@
  * Named fault points for crash tests. Inert unless the process was started with
  * `REFRAIN_FAULT_POINTS` naming them (comma-separated), in which case reaching one kills the
  * process with SIGKILL with probability `REFRAIN_FAULT_PROBABILITY` (default 1): a crash at
- * exactly that step, with nothing flushed, as a power cut would do it.
+ * exactly that step, with nothing flushed, as a power cut would do it. With
+ * `REFRAIN_FAULT_ACTION=pause` it freezes the process with SIGSTOP instead (a stalled VM or a
+ * long GC pause), until someone sends SIGCONT: the way to prove a worker that wakes up after
+ * losing its leases commits nothing.
  */
 
 /** The fault points the engine passes through. */
@@ -20,9 +23,10 @@ const armed = new Set(
     .filter(Boolean),
 );
 const probability = Number(process.env.REFRAIN_FAULT_PROBABILITY ?? "1");
+const signal = process.env.REFRAIN_FAULT_ACTION === "pause" ? "SIGSTOP" : "SIGKILL";
 
-/** Crashes the process here when this point is armed (tests only); otherwise does nothing. */
+/** Crashes (or freezes) the process here when this point is armed (tests only); otherwise does nothing. */
 export function faultPoint(name: FaultPointName): void {
   if (armed.size === 0 || !armed.has(name)) return;
-  if (Math.random() < probability) process.kill(process.pid, "SIGKILL");
+  if (Math.random() < probability) process.kill(process.pid, signal);
 }
