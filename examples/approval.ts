@@ -75,7 +75,7 @@ export function register(hub: TaskHub): ApprovalExample {
       const winner = yield* ctx.Task.any([answer, timeout]);
 
       if (winner === answer) {
-        // Nobody needs the timer any more: cancel it so the orchestration can finish now.
+        // The answer came first: cancel the timer so it never fires into this instance.
         timeout.cancel();
         return { request, outcome: answer.result ? "Approved" : "Rejected", decidedBy: approver };
       }

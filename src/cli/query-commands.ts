@@ -30,7 +30,7 @@ export const CREATED_RANGE_OPTIONS: Record<string, OptionSpec> = {
   "created-to": {
     type: "string",
     valueName: "ISO",
-    description: "only instances created at or before this time",
+    description: "only instances created before this time (exclusive)",
   },
 };
 

@@ -173,7 +173,8 @@ class CheckpointBuilder {
         this.messages.push({
           instanceId: instance.instanceId,
           executionId: instance.executionId,
-          event: makeEvent(now, { kind: "TimerFired", timerId: action.id, fireAt: action.fireAt }),
+          // Stamped with its due time: that is when it fires, whenever a worker picks it up.
+          event: makeEvent(action.fireAt, { kind: "TimerFired", timerId: action.id, fireAt: action.fireAt }),
           visibleAt: Date.parse(action.fireAt),
         });
         return;

@@ -27,8 +27,8 @@ export interface ReplayOutcome {
 }
 
 /**
- * Replays `history` (one execution, as `getStatus(id, { showHistory: true })` or the store returns
- * it) with the orchestrator that `hub` registered under the history's name. A recorded
+ * Replays `history` (one execution, raw as the store keeps it: `hub.store.getHistory(hub.name, id)`;
+ * not the decoded view of `getStatus`) with the orchestrator `hub` registered under its name. A recorded
  * `ExecutionCompleted` is compared with what the code does now rather than replayed.
  */
 export function replayHistory(hub: TaskHub, history: readonly HistoryEvent[]): ReplayOutcome {

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import type { HistoryEvent, OrchestrationContext } from "../../src/index.js";
 import { MemoryStore, TaskHub } from "../../src/index.js";
-import { replayHistory } from "../../src/testing/replay.js";
+import { replayHistory } from "refrain/testing";
 import { GOLDEN_DIR, goldenHub } from "./hub.js";
 
 interface Golden {
