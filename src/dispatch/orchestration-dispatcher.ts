@@ -53,7 +53,7 @@ export class OrchestrationDispatcher {
   }
 
   private async step(item: OrchestrationWorkItem): Promise<void> {
-    const { rt } = this;
+    const rt = this.rt;
     const fn = rt.orchestrators.get(item.instance.name);
     const keeper = new LeaseKeeper<OrchestrationLease>(item.lease, rt.leaseMs, (lease) =>
       rt.store.renewOrchestrationLease(lease, rt.leaseMs),

@@ -7,9 +7,9 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { replayHistory } from "refrain/testing";
 import type { HistoryEvent, OrchestrationContext } from "../../src/index.js";
 import { MemoryStore, TaskHub } from "../../src/index.js";
-import { replayHistory } from "refrain/testing";
 import { GOLDEN_DIR, goldenHub } from "./hub.js";
 
 interface Golden {
