@@ -210,11 +210,16 @@ export class DurableClient {
     const { store, hub } = this.binding;
     const deadline = Date.now() + timeoutMs;
     let wake: () => void = () => {};
+    // Set by a change notified while the status is being read, which `wake` alone would miss.
+    let changed = false;
     const unsubscribe = store.subscribe(hub, (n) => {
-      if (n.kind === "instance-updated" && n.instanceId === instanceId) wake();
+      if (n.kind !== "instance-updated" || n.instanceId !== instanceId) return;
+      changed = true;
+      wake();
     });
     try {
       for (;;) {
+        changed = false;
         const record = await store.getInstance(hub, instanceId);
         if (!record) throw new InstanceNotFoundError(instanceId);
         if (isTerminalStatus(record.runtimeStatus)) return toStatus(record);
@@ -224,6 +229,7 @@ export class DurableClient {
             `instance '${instanceId}' is still ${record.runtimeStatus} after ${timeoutMs} ms`,
           );
         }
+        if (changed) continue;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, Math.min(left, options.pollMs ?? 1_000));
           wake = () => {
@@ -280,7 +286,10 @@ export class DurableClient {
   /** Makes a Failed instance run its failed steps again. */
   async rewind(instanceId: string, reason?: string): Promise<void> {
     checkId(instanceId);
-    const event = makeEvent<ExecutionRewoundEvent>(new Date(), { kind: "ExecutionRewound", reason: checkReason(reason) });
+    const event = makeEvent<ExecutionRewoundEvent>(new Date(), {
+      kind: "ExecutionRewound",
+      reason: checkReason(reason),
+    });
     const record = await this.record(instanceId);
     if (record.runtimeStatus !== "Failed") {
       throw new InvalidStateError(

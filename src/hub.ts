@@ -161,7 +161,15 @@ export class TaskHub implements NameRegistry {
       throw new RefrainError("HUB_STOPPED", "this task hub was stopped; create a new one");
     if (this.state === "started") return;
     this.state = "started";
-    await this.ready();
+    try {
+      await this.ready();
+    } catch (err) {
+      if (this.state === "started") this.state = "idle"; // so that a retry reports the error again
+      throw err;
+    }
+    // stop() may have run while the store was opening: start no workers on a closed store.
+    if (this.state !== "started")
+      throw new RefrainError("HUB_STOPPED", "this task hub was stopped while starting");
     const rt: HubRuntime = {
       hub: this.name,
       store: this.store,
