@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { isDeepStrictEqual } from "node:util";
-import Database from "better-sqlite3";
 import type { DurableClient, HistoryEventView, OrchestrationStatus } from "../../src/index.js";
+import { Database } from "../../src/store/sqlite/driver.js";
 import {
   EXPECTED_SCHEDULED,
   expectedOutput,

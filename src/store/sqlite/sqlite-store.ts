@@ -7,7 +7,6 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
-import Database from "better-sqlite3";
 import {
   InstanceAlreadyExistsError,
   InstanceNotFoundError,
@@ -45,6 +44,7 @@ import type {
   Store,
   StoreNotification,
 } from "../store.js";
+import { Database } from "./driver.js";
 import {
   applyCheckpoint,
   deleteInstance,
