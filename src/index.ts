@@ -45,5 +45,7 @@ export type { TaskHubOptions } from "./hub.js";
 export { TaskHub } from "./hub.js";
 export type { HistoryEventView, OrchestrationStatus, StatusOptions } from "./status.js";
 export { MemoryStore } from "./store/memory/memory-store.js";
+export type { PostgresStoreOptions } from "./store/postgres/postgres-store.js";
+export { PostgresStore } from "./store/postgres/postgres-store.js";
 export { SqliteStore } from "./store/sqlite/sqlite-store.js";
 export type { Store } from "./store/store.js";

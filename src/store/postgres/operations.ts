@@ -1,0 +1,322 @@
+/**
+ * The queries of the PostgreSQL store, one round trip each: a call of one of the schema's
+ * PL/pgSQL functions or a single statement (data-modifying CTEs where a change spans tables).
+ * Single statements run in their own implicit transaction, so there is never a half-done change
+ * to roll back when a connection dies. Also the row types and their mapping to Store records.
+ */
+import type pg from "pg";
+import type { FailureDetails } from "../../core/errors.js";
+import type { HistoryEvent, InboxEvent, ParentInfo, RuntimeStatus } from "../../core/events.js";
+import { NotificationBatch, type PageCursor, stripUndefined } from "../common.js";
+import type {
+  ActivityTask,
+  Checkpoint,
+  InboxMessage,
+  InstanceFilter,
+  InstanceRecord,
+  NewInstance,
+  NewMessage,
+  StoreNotification,
+} from "../store.js";
+
+/** A row of `instances`; BIGINT columns arrive as strings from queries, numbers from JSON. */
+export interface InstanceRow {
+  instance_id: string;
+  name: string;
+  execution_id: string;
+  runtime_status: string;
+  input: string | null;
+  output: string | null;
+  custom_status: string | null;
+  failure: string | null;
+  parent: string | null;
+  created_at: string | number;
+  last_updated_at: string | number;
+  completed_at: string | number | null;
+}
+
+/** A row of `inbox`. */
+interface InboxRow {
+  id: string | number;
+  instance_id: string;
+  execution_id: string | null;
+  event: string;
+  visible_at: string | number;
+}
+
+/** A row of `activity_tasks`. */
+interface TaskRow {
+  id: string;
+  instance_id: string;
+  execution_id: string;
+  task_id: number;
+  name: string;
+  input: string | null;
+  attempt: number;
+  delivery_count: number;
+}
+
+const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
+
+/** A time in whole milliseconds, as BIGINT columns hold it (fractions round up). */
+export const ms = (value: number): number => Math.ceil(value);
+
+/** Maps an `instances` row to an `InstanceRecord` (absent optional fields have no key). */
+export function toInstanceRecord(row: InstanceRow): InstanceRecord {
+  return stripUndefined<InstanceRecord>({
+    instanceId: row.instance_id,
+    name: row.name,
+    executionId: row.execution_id,
+    runtimeStatus: row.runtime_status as RuntimeStatus,
+    input: opt(row.input),
+    output: opt(row.output),
+    customStatus: opt(row.custom_status),
+    failure: row.failure === null ? undefined : (JSON.parse(row.failure) as FailureDetails),
+    parent: row.parent === null ? undefined : (JSON.parse(row.parent) as ParentInfo),
+    createdAt: Number(row.created_at),
+    lastUpdatedAt: Number(row.last_updated_at),
+    completedAt: row.completed_at === null ? undefined : Number(row.completed_at),
+  });
+}
+
+function toInboxMessage(row: InboxRow): InboxMessage {
+  return stripUndefined<InboxMessage>({
+    id: String(row.id),
+    instanceId: row.instance_id,
+    executionId: opt(row.execution_id),
+    event: JSON.parse(row.event) as InboxEvent,
+    visibleAt: Number(row.visible_at),
+  });
+}
+
+/** Maps an `activity_tasks` row to an `ActivityTask`. */
+export function toActivityTask(row: TaskRow): ActivityTask {
+  return stripUndefined<ActivityTask>({
+    id: String(row.id),
+    instanceId: row.instance_id,
+    executionId: row.execution_id,
+    taskId: row.task_id,
+    name: row.name,
+    input: opt(row.input),
+    attempt: row.attempt,
+    deliveryCount: row.delivery_count,
+  });
+}
+
+/** Parses a store-assigned numeric ID; undefined when it cannot be one of ours. */
+export function parseId(id: string): string | undefined {
+  const n = Number(id);
+  return Number.isSafeInteger(n) && n > 0 && String(n) === id ? id : undefined;
+}
+
+/** A message as the schema's functions read it (event as JSON text). */
+function messageJson(message: NewMessage): object {
+  return {
+    instanceId: message.instanceId,
+    executionId: message.executionId,
+    event: JSON.stringify(message.event),
+    visibleAt: ms(message.visibleAt),
+  };
+}
+
+/** A new instance as the schema's functions read it (start event and parent as JSON text). */
+export function instanceJson(instance: NewInstance): object {
+  return {
+    instanceId: instance.instanceId,
+    name: instance.name,
+    executionId: instance.executionId,
+    input: instance.input,
+    parent: instance.parent === undefined ? undefined : JSON.stringify(instance.parent),
+    createdAt: ms(instance.createdAt),
+    started: JSON.stringify(instance.started),
+    visibleAt: ms(instance.visibleAt),
+  };
+}
+
+/** A message to add, as `refrain_append_message` reads it. */
+export const appendJson = messageJson;
+
+/** A checkpoint as `refrain_commit_orchestration` reads it. */
+export function checkpointJson(checkpoint: Checkpoint): object {
+  const u = checkpoint.instance;
+  return {
+    mode: checkpoint.history.mode,
+    events: checkpoint.history.events.map((e: HistoryEvent) => JSON.stringify(e)),
+    consumed: checkpoint.consumedMessageIds.map(parseId).filter((id) => id !== undefined),
+    instance: {
+      executionId: u.executionId,
+      runtimeStatus: u.runtimeStatus,
+      hasInput: Object.hasOwn(u, "input"),
+      input: u.input,
+      output: u.output,
+      customStatus: u.customStatus,
+      failure: u.failure === undefined ? undefined : JSON.stringify(u.failure),
+      lastUpdatedAt: ms(u.lastUpdatedAt),
+      completedAt: u.completedAt === undefined ? undefined : ms(u.completedAt),
+    },
+    activities: checkpoint.activities.map((t) => ({ ...t })),
+    messages: checkpoint.messages.map(messageJson),
+    children: checkpoint.children.map((c) => ({
+      ...instanceJson(c),
+      conflictReply: messageJson(c.conflictReply),
+    })),
+  };
+}
+
+/**
+ * The notes a schema function returns, as Store notifications in the order every store emits
+ * them (status changes, then orchestration work, then activity work), without duplicates.
+ */
+export function toNotifications(notes: unknown): StoreNotification[] {
+  const batch = new NotificationBatch();
+  for (const n of Array.isArray(notes) ? (notes as StoreNotification[]) : []) {
+    if (n.kind === "instance-updated") batch.instanceUpdated(n.instanceId, n.runtimeStatus);
+    else if (n.kind === "orchestration-work") batch.orchestrationWork(n.instanceId);
+    else batch.activityWork();
+  }
+  return batch.toList();
+}
+
+/** What `refrain_lease_orchestration` returns. */
+export interface LeasedOrchestration {
+  instance: InstanceRecord;
+  history: HistoryEvent[];
+  messages: InboxMessage[];
+}
+
+/** Parses the JSON result of `refrain_lease_orchestration`. */
+export function toLeasedOrchestration(value: {
+  instance: InstanceRow;
+  history: string[];
+  messages: InboxRow[];
+}): LeasedOrchestration {
+  return {
+    instance: toInstanceRecord(value.instance),
+    history: value.history.map((e) => JSON.parse(e) as HistoryEvent),
+    messages: value.messages.map(toInboxMessage),
+  };
+}
+
+const TERMINAL = "('Completed', 'Failed', 'Terminated')";
+const CLAMP = 9e15;
+const bound = (value: number | undefined): number | null =>
+  value === undefined ? null : Math.max(-CLAMP, Math.min(CLAMP, ms(value)));
+
+/**
+ * The instance filter as SQL over `instances`, starting at parameter `$first` (the hub is $1).
+ * Times round up to whole milliseconds, which keeps `>=` and `<` exact for integer columns.
+ */
+function filterSql(filter: InstanceFilter, first: number): { sql: string; params: unknown[] } {
+  const p = (i: number): string => `$${first + i}`;
+  return {
+    sql: `hub = $1
+      AND (${p(0)}::bigint IS NULL OR created_at >= ${p(0)})
+      AND (${p(1)}::bigint IS NULL OR created_at < ${p(1)})
+      AND (${p(2)}::text[] IS NULL OR runtime_status = ANY (${p(2)}))
+      AND (${p(3)}::text IS NULL OR starts_with(instance_id, ${p(3)}))`,
+    params: [
+      bound(filter.createdFrom),
+      bound(filter.createdTo),
+      filter.runtimeStatus?.length ? filter.runtimeStatus : null,
+      filter.instanceIdPrefix ?? null,
+    ],
+  };
+}
+
+/** The SQL of every statement the store runs against schema `s` (a quoted identifier). */
+export function statements(s: string) {
+  return {
+    createInstance: `SELECT ${s}.refrain_create_instance($1, $2::json, $3, $4) AS notes`,
+    appendMessage: `SELECT ${s}.refrain_append_message($1, $2::json, $3, $4) AS notes`,
+    getInstance: `SELECT * FROM ${s}.instances WHERE hub = $1 AND instance_id = $2`,
+    getHistory: `SELECT h.event FROM ${s}.history h
+      JOIN ${s}.instances i ON i.hub = h.hub AND i.instance_id = h.instance_id AND i.execution_id = h.execution_id
+      WHERE i.hub = $1 AND i.instance_id = $2 ORDER BY h.seq`,
+    leaseOrchestration: `SELECT ${s}.refrain_lease_orchestration($1, $2, $3::text[], $4, $5, $6) AS item`,
+    commitOrchestration: `SELECT ${s}.refrain_commit_orchestration($1, $2, $3, $4::json, $5, $6) AS notes`,
+    renewOrchestration: `UPDATE ${s}.instances SET lease_expires_at = $4
+      WHERE hub = $1 AND instance_id = $2 AND lease_token = $3`,
+    abandonOrchestration: `WITH released AS (
+        UPDATE ${s}.instances SET lease_worker = NULL, lease_token = NULL, lease_expires_at = NULL
+        WHERE hub = $1 AND instance_id = $2 AND lease_token = $3 RETURNING instance_id),
+      delayed AS (
+        UPDATE ${s}.inbox SET visible_at = $5 WHERE $4 AND hub = $1 AND instance_id = $2 AND visible_at <= $6
+          AND EXISTS (SELECT 1 FROM released))
+      SELECT ${s}.refrain_notify($1, $7, jsonb_build_array(${s}.refrain_work(instance_id))) AS notes
+      FROM released`,
+    leaseActivity: `WITH candidate AS (
+        SELECT id FROM ${s}.activity_tasks
+        WHERE hub = $1 AND visible_at <= $2 AND (lease_token IS NULL OR lease_expires_at <= $2)
+          AND name = ANY ($3::text[])
+        ORDER BY visible_at, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED)
+      UPDATE ${s}.activity_tasks t SET lease_worker = $4, lease_token = $5, lease_expires_at = $6,
+        delivery_count = t.delivery_count + 1
+      FROM candidate WHERE t.hub = $1 AND t.id = candidate.id RETURNING t.*`,
+    completeActivity: `WITH task AS (
+        DELETE FROM ${s}.activity_tasks WHERE hub = $1 AND id = $2 AND lease_token = $3
+        RETURNING instance_id, execution_id),
+      message AS (
+        INSERT INTO ${s}.inbox (hub, instance_id, execution_id, event, visible_at)
+        SELECT $1, instance_id, execution_id, $4, $5 FROM task RETURNING instance_id)
+      SELECT ${s}.refrain_notify($1, $6, jsonb_build_array(${s}.refrain_work(instance_id))) AS notes
+      FROM message`,
+    renewActivity: `UPDATE ${s}.activity_tasks SET lease_expires_at = $4
+      WHERE hub = $1 AND id = $2 AND lease_token = $3`,
+    abandonActivity: `WITH released AS (
+        UPDATE ${s}.activity_tasks SET lease_worker = NULL, lease_token = NULL, lease_expires_at = NULL,
+          visible_at = $4
+        WHERE hub = $1 AND id = $2 AND lease_token = $3 RETURNING id)
+      SELECT ${s}.refrain_notify($1, $5, '[{"kind": "activity-work"}]'::jsonb) AS notes FROM released`,
+    nextWakeUp: `SELECT
+        (SELECT MIN(m.visible_at) FROM ${s}.inbox m
+          JOIN ${s}.instances i ON i.hub = m.hub AND i.instance_id = m.instance_id
+          WHERE m.hub = $1 AND i.name = ANY ($2::text[])) AS orchestrations,
+        (SELECT MIN(visible_at) FROM ${s}.activity_tasks WHERE hub = $1 AND name = ANY ($3::text[])) AS activities`,
+  };
+}
+
+/** The prepared SQL of one store. */
+export type Statements = ReturnType<typeof statements>;
+
+/** The query listing one page: `pageSize + 1` rows after the cursor, in listing order. */
+export function listQuery(
+  s: string,
+  hub: string,
+  filter: InstanceFilter,
+  after: PageCursor | undefined,
+  limit: number,
+): pg.QueryConfig {
+  const f = filterSql(filter, 2);
+  const n = f.params.length + 2;
+  return {
+    text: `SELECT * FROM ${s}.instances WHERE ${f.sql}
+      AND ($${n}::bigint IS NULL OR (created_at, instance_id) > ($${n}, $${n + 1}::text))
+      ORDER BY created_at, instance_id LIMIT $${n + 2}`,
+    values: [hub, ...f.params, after ? after.createdAt : null, after ? after.instanceId : null, limit],
+  };
+}
+
+/**
+ * The statement purging terminal instances selected by IDs or a filter, with their history,
+ * inbox and activity tasks; returns the count as `deleted`.
+ */
+export function purgeQuery(
+  s: string,
+  hub: string,
+  selector: { instanceIds: string[] } | { filter: InstanceFilter },
+): pg.QueryConfig {
+  const where =
+    "instanceIds" in selector
+      ? { sql: "hub = $1 AND instance_id = ANY ($2::text[])", params: [[...new Set(selector.instanceIds)]] }
+      : filterSql(selector.filter, 2);
+  const victims = `SELECT instance_id FROM purged`;
+  return {
+    text: `WITH purged AS (
+        DELETE FROM ${s}.instances WHERE ${where.sql} AND runtime_status IN ${TERMINAL} RETURNING instance_id),
+      h AS (DELETE FROM ${s}.history WHERE hub = $1 AND instance_id IN (${victims})),
+      m AS (DELETE FROM ${s}.inbox WHERE hub = $1 AND instance_id IN (${victims})),
+      t AS (DELETE FROM ${s}.activity_tasks WHERE hub = $1 AND instance_id IN (${victims}))
+      SELECT count(*)::integer AS deleted FROM purged`,
+    values: [hub, ...where.params],
+  };
+}

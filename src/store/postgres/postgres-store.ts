@@ -1,0 +1,457 @@
+/**
+ * The PostgreSQL Store: any number of task hubs in one schema of a shared database, used by many
+ * worker processes at once. Work is distributed with `FOR UPDATE SKIP LOCKED`; every lease has a
+ * fresh token that each commit checks in its own transaction; each call is one round trip (a
+ * single statement or one PL/pgSQL function call, so a dropped connection never leaves half a
+ * change). Lease expiry and visibility are judged by the calling process's clock (`Date.now()`),
+ * exactly like the SQLite store, so hosts sharing a database need synchronised clocks.
+ *
+ * Transient failures (lost connections, server shutdown, serialization failures, deadlocks) are
+ * retried inside the store with backoff; when every attempt fails the call throws
+ * `StoreUnavailableError`. A retry after a lost connection may follow a commit that did happen:
+ * `createInstance` then recognises its own instance by execution ID and succeeds;
+ * `commitOrchestration` and `completeActivity` throw `LeaseLostError`, which the dispatchers treat
+ * as "drop the work item" (the effect is already durable); `leaseNext*` may leave an orphaned lease
+ * that simply expires; `appendMessage` may deliver its message twice.
+ */
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import { InvalidArgumentError, LeaseLostError } from "../../core/errors.js";
+import type { HistoryEvent, TaskCompletedEvent, TaskFailedEvent } from "../../core/events.js";
+import {
+  decodeContinuationToken,
+  encodeContinuationToken,
+  storeClosedError,
+  validateDuration,
+  validateFilter,
+  validatePageSize,
+} from "../common.js";
+import type {
+  ActivityLease,
+  ActivityWorkItem,
+  Checkpoint,
+  InstanceFilter,
+  InstancePage,
+  InstanceQuery,
+  InstanceRecord,
+  NewInstance,
+  NewMessage,
+  OrchestrationLease,
+  OrchestrationWorkItem,
+  Store,
+  StoreNotification,
+} from "../store.js";
+import { withRetry } from "./errors.js";
+import { ChangeFeed } from "./notifications.js";
+import {
+  appendJson,
+  checkpointJson,
+  type InstanceRow,
+  instanceJson,
+  listQuery,
+  ms,
+  parseId,
+  purgeQuery,
+  type Statements,
+  statements,
+  toActivityTask,
+  toInstanceRecord,
+  toLeasedOrchestration,
+  toNotifications,
+} from "./operations.js";
+import {
+  applyMigrations,
+  channelName,
+  DEFAULT_SCHEMA,
+  type MigrationResult,
+  validateSchemaName,
+} from "./schema.js";
+
+/** Options of `PostgresStore` (and of `migrate`). */
+export interface PostgresStoreOptions {
+  /** e.g. "postgres://user@host:5432/db". Default: `pool.connectionString`, else env DATABASE_URL. */
+  connectionString?: string;
+  /** node-postgres pool settings (`max` defaults to 10, `application_name` to "refrain"). */
+  pool?: pg.PoolConfig;
+  /** The PostgreSQL schema holding the store's tables; created when missing. Default "refrain". */
+  schema?: string;
+  /** Retries of a call failing transiently, after the first attempt. Default 5. */
+  maxRetries?: number;
+}
+
+interface ResolvedOptions {
+  pool: pg.PoolConfig;
+  schema: string;
+  maxRetries: number;
+}
+
+function resolveOptions(options: PostgresStoreOptions): ResolvedOptions {
+  const schema = validateSchemaName(options.schema ?? DEFAULT_SCHEMA);
+  const maxRetries = options.maxRetries ?? 5;
+  if (!Number.isInteger(maxRetries) || maxRetries < 0) {
+    throw new InvalidArgumentError(`maxRetries must be a non-negative integer, got ${maxRetries}`);
+  }
+  const connectionString =
+    options.connectionString ??
+    options.pool?.connectionString ??
+    (options.pool ? undefined : process.env.DATABASE_URL);
+  if (connectionString === undefined && options.pool === undefined) {
+    throw new InvalidArgumentError(
+      "PostgresStore needs a database: pass connectionString or pool, or set DATABASE_URL",
+    );
+  }
+  const pool: pg.PoolConfig = {
+    max: 10,
+    connectionTimeoutMillis: 10_000,
+    application_name: "refrain",
+    ...options.pool,
+  };
+  if (connectionString !== undefined) pool.connectionString = connectionString;
+  return { pool, schema, maxRetries };
+}
+
+/**
+ * Applies the store's schema migrations to the database, for operators (`refrain migrate`):
+ * the same migration `open()` runs, safe to run while workers are starting. Returns the schema
+ * version before and after.
+ */
+export async function migrate(options: PostgresStoreOptions): Promise<MigrationResult> {
+  const resolved = resolveOptions(options);
+  const ctx = { operation: "migrate", schema: resolved.schema };
+  return withRetry(ctx, resolved, async () => {
+    const client = new pg.Client(resolved.pool);
+    client.on("error", () => {});
+    try {
+      await client.connect();
+      return await applyMigrations(client, resolved.schema);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  });
+}
+
+/** A Store kept in a PostgreSQL schema (kind "postgres"). */
+export class PostgresStore implements Store {
+  /** Always "postgres". */
+  readonly kind = "postgres";
+  /** The PostgreSQL schema holding this store's tables. */
+  readonly schema: string;
+  private readonly options: ResolvedOptions;
+  private readonly sql: Statements;
+  private readonly origin = randomUUID();
+  private readonly feed: ChangeFeed;
+  private pool: pg.Pool | undefined;
+  private opening: Promise<void> | undefined;
+  private closed = false;
+  private readonly pending = new Set<Promise<unknown>>();
+
+  /** Validates the options; nothing is opened until `open()`. */
+  constructor(options: PostgresStoreOptions = {}) {
+    this.options = resolveOptions(options);
+    this.schema = this.options.schema;
+    this.sql = statements(`"${this.schema}"`);
+    this.feed = new ChangeFeed({
+      client: this.options.pool,
+      channel: channelName(this.schema),
+      origin: this.origin,
+    });
+  }
+
+  /** Connects and applies migrations (under an advisory lock). Idempotent. */
+  async open(): Promise<void> {
+    if (this.closed) throw storeClosedError(this.kind, true);
+    if (this.pool) return;
+    this.opening ??= this.connect().finally(() => {
+      this.opening = undefined;
+    });
+    return this.opening;
+  }
+
+  /** Waits for pending calls, then closes the pool and the listening connection. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.opening?.catch(() => {});
+    await Promise.allSettled([...this.pending]);
+    await this.feed.close();
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.end();
+  }
+
+  /** Resolves once other processes' changes reach `subscribe` listeners (after the first subscribe). */
+  notificationsReady(): Promise<void> {
+    return this.feed.whenListening();
+  }
+
+  /** Creates a Pending instance and queues its start message; replaces a terminal instance. */
+  async createInstance(hub: string, instance: NewInstance): Promise<void> {
+    const body = JSON.stringify(instanceJson(instance));
+    const notes = await this.run("createInstance", instance.instanceId, async (db, attempt) => {
+      const { rows } = await db.query(this.sql.createInstance, [hub, body, attempt > 1, this.origin]);
+      return rows[0]?.notes;
+    });
+    this.feed.emit(hub, toNotifications(notes));
+  }
+
+  /** Adds a message to an existing instance's inbox. */
+  async appendMessage(hub: string, message: NewMessage, options?: { onlyIfActive?: boolean }): Promise<void> {
+    const body = JSON.stringify(appendJson(message));
+    const notes = await this.run("appendMessage", message.instanceId, async (db) => {
+      const params = [hub, body, options?.onlyIfActive === true, this.origin];
+      return (await db.query(this.sql.appendMessage, params)).rows[0]?.notes;
+    });
+    this.feed.emit(hub, toNotifications(notes));
+  }
+
+  /** The instance row, or undefined. */
+  async getInstance(hub: string, instanceId: string): Promise<InstanceRecord | undefined> {
+    return this.run("getInstance", instanceId, async (db) => {
+      const { rows } = await db.query<InstanceRow>(this.sql.getInstance, [hub, instanceId]);
+      return rows[0] ? toInstanceRecord(rows[0]) : undefined;
+    });
+  }
+
+  /** The current execution's history ([] for an unknown instance). */
+  async getHistory(hub: string, instanceId: string): Promise<HistoryEvent[]> {
+    return this.run("getHistory", instanceId, async (db) => {
+      const { rows } = await db.query<{ event: string }>(this.sql.getHistory, [hub, instanceId]);
+      return rows.map((r) => JSON.parse(r.event) as HistoryEvent);
+    });
+  }
+
+  /** A page of instances ordered by (createdAt, instanceId). */
+  async listInstances(hub: string, query: InstanceQuery): Promise<InstancePage> {
+    const pageSize = validatePageSize(query.pageSize);
+    validateFilter(query);
+    const after =
+      query.continuationToken === undefined ? undefined : decodeContinuationToken(query.continuationToken);
+    const rows = await this.run("listInstances", undefined, async (db) => {
+      return (await db.query<InstanceRow>(listQuery(`"${this.schema}"`, hub, query, after, pageSize + 1)))
+        .rows;
+    });
+    const page = rows.slice(0, pageSize).map(toInstanceRecord);
+    const last = page[page.length - 1];
+    const result: InstancePage = { instances: page };
+    if (rows.length > pageSize && last) {
+      result.continuationToken = encodeContinuationToken({
+        createdAt: last.createdAt,
+        instanceId: last.instanceId,
+      });
+    }
+    return result;
+  }
+
+  /** Deletes terminal instances selected by IDs or filter; returns how many were deleted. */
+  async purgeInstances(
+    hub: string,
+    selector: { instanceIds: string[] } | { filter: InstanceFilter },
+  ): Promise<number> {
+    if ("filter" in selector) validateFilter(selector.filter);
+    return this.run("purgeInstances", undefined, async (db) => {
+      const { rows } = await db.query<{ deleted: number }>(purgeQuery(`"${this.schema}"`, hub, selector));
+      return rows[0]?.deleted ?? 0;
+    });
+  }
+
+  /** Leases the eligible instance with the oldest visible message; drops messages without a row. */
+  async leaseNextOrchestration(
+    hub: string,
+    workerId: string,
+    names: readonly string[],
+    leaseMs: number,
+  ): Promise<OrchestrationWorkItem | undefined> {
+    validateDuration("leaseMs", leaseMs, false);
+    return this.run("leaseNextOrchestration", undefined, async (db) => {
+      const now = Date.now();
+      const token = randomUUID();
+      const expiresAt = ms(now + leaseMs);
+      const params = [hub, workerId, [...names], now, expiresAt, token];
+      const item = (await db.query(this.sql.leaseOrchestration, params)).rows[0]?.item;
+      if (!item) return undefined;
+      const leased = toLeasedOrchestration(item);
+      const lease: OrchestrationLease = {
+        hub,
+        instanceId: leased.instance.instanceId,
+        workerId,
+        token,
+        expiresAt,
+      };
+      return { lease, ...leased };
+    });
+  }
+
+  /** Commits one orchestration step atomically (fenced by the lease token) and releases the lease. */
+  async commitOrchestration(lease: OrchestrationLease, checkpoint: Checkpoint): Promise<void> {
+    const body = JSON.stringify(checkpointJson(checkpoint));
+    const subject = `orchestration instance '${lease.instanceId}'`;
+    const notes = await this.run("commitOrchestration", subject, async (db) => {
+      const params = [lease.hub, lease.instanceId, lease.token, body, Date.now(), this.origin];
+      return (await db.query(this.sql.commitOrchestration, params)).rows[0]?.notes;
+    });
+    this.feed.emit(lease.hub, toNotifications(notes));
+  }
+
+  /** Extends a held orchestration lease by `leaseMs` from now. */
+  async renewOrchestrationLease(lease: OrchestrationLease, leaseMs: number): Promise<OrchestrationLease> {
+    validateDuration("leaseMs", leaseMs, false);
+    return this.run("renewOrchestrationLease", undefined, async (db) => {
+      const expiresAt = ms(Date.now() + leaseMs);
+      const params = [lease.hub, lease.instanceId, lease.token, expiresAt];
+      const { rowCount } = await db.query(this.sql.renewOrchestration, params);
+      if (rowCount !== 1) throw new LeaseLostError(`orchestration instance '${lease.instanceId}'`);
+      return { ...lease, expiresAt };
+    });
+  }
+
+  /** Releases a held orchestration lease; its visible messages reappear after `delayMs`. */
+  async abandonOrchestration(lease: OrchestrationLease, delayMs = 0): Promise<void> {
+    validateDuration("delayMs", delayMs, true);
+    const notes = await this.run("abandonOrchestration", undefined, async (db) => {
+      const now = Date.now();
+      const params = [
+        lease.hub,
+        lease.instanceId,
+        lease.token,
+        delayMs > 0,
+        ms(now + delayMs),
+        now,
+        this.origin,
+      ];
+      return (await db.query(this.sql.abandonOrchestration, params)).rows[0]?.notes;
+    });
+    this.feed.emit(lease.hub, toNotifications(notes));
+  }
+
+  /** Leases the oldest visible activity task with a name in `names`. */
+  async leaseNextActivity(
+    hub: string,
+    workerId: string,
+    names: readonly string[],
+    leaseMs: number,
+  ): Promise<ActivityWorkItem | undefined> {
+    validateDuration("leaseMs", leaseMs, false);
+    return this.run("leaseNextActivity", undefined, async (db) => {
+      const now = Date.now();
+      const token = randomUUID();
+      const expiresAt = ms(now + leaseMs);
+      const { rows } = await db.query(this.sql.leaseActivity, [
+        hub,
+        now,
+        [...names],
+        workerId,
+        token,
+        expiresAt,
+      ]);
+      if (!rows[0]) return undefined;
+      const task = toActivityTask(rows[0]);
+      return { lease: { hub, taskId: task.id, workerId, token, expiresAt }, task };
+    });
+  }
+
+  /** Deletes the task and queues its result for the instance, atomically (fenced by the token). */
+  async completeActivity(lease: ActivityLease, result: TaskCompletedEvent | TaskFailedEvent): Promise<void> {
+    const body = JSON.stringify(result);
+    const notes = await this.run("completeActivity", undefined, async (db) => {
+      const id = parseId(lease.taskId);
+      const params = [lease.hub, id, lease.token, body, Date.now(), this.origin];
+      const { rows } = id === undefined ? { rows: [] } : await db.query(this.sql.completeActivity, params);
+      if (!rows[0]) throw new LeaseLostError(`activity task '${lease.taskId}'`);
+      return rows[0].notes;
+    });
+    this.feed.emit(lease.hub, toNotifications(notes));
+  }
+
+  /** Extends a held activity lease by `leaseMs` from now. */
+  async renewActivityLease(lease: ActivityLease, leaseMs: number): Promise<ActivityLease> {
+    validateDuration("leaseMs", leaseMs, false);
+    return this.run("renewActivityLease", undefined, async (db) => {
+      const expiresAt = ms(Date.now() + leaseMs);
+      const id = parseId(lease.taskId);
+      const params = [lease.hub, id, lease.token, expiresAt];
+      const changed = id === undefined ? 0 : (await db.query(this.sql.renewActivity, params)).rowCount;
+      if (changed !== 1) throw new LeaseLostError(`activity task '${lease.taskId}'`);
+      return { ...lease, expiresAt };
+    });
+  }
+
+  /** Releases a held activity lease; the task is redelivered after `delayMs`. */
+  async abandonActivity(lease: ActivityLease, delayMs = 0): Promise<void> {
+    validateDuration("delayMs", delayMs, true);
+    const notes = await this.run("abandonActivity", undefined, async (db) => {
+      const id = parseId(lease.taskId);
+      if (id === undefined) return undefined;
+      const params = [lease.hub, id, lease.token, ms(Date.now() + delayMs), this.origin];
+      return (await db.query(this.sql.abandonActivity, params)).rows[0]?.notes;
+    });
+    this.feed.emit(lease.hub, toNotifications(notes));
+  }
+
+  /** The earliest visibleAt among matching inbox messages and activity tasks, leased or not. */
+  async nextWakeUp(
+    hub: string,
+    orchestratorNames: readonly string[],
+    activityNames: readonly string[],
+  ): Promise<number | undefined> {
+    return this.run("nextWakeUp", undefined, async (db) => {
+      const params = [hub, [...orchestratorNames], [...activityNames]];
+      const { rows } = await db.query<{ orchestrations: string | null; activities: string | null }>(
+        this.sql.nextWakeUp,
+        params,
+      );
+      const times = [rows[0]?.orchestrations, rows[0]?.activities].filter((t) => t != null).map(Number);
+      return times.length === 0 ? undefined : Math.min(...times);
+    });
+  }
+
+  /** Registers a listener for this store's changes and, via LISTEN, other processes' changes. */
+  subscribe(hub: string, listener: (notification: StoreNotification) => void): () => void {
+    this.livePool();
+    return this.feed.subscribe(hub, listener);
+  }
+
+  private async connect(): Promise<void> {
+    const pool = new pg.Pool(this.options.pool);
+    // Idle clients whose connection dies emit here; the pool discards them by itself.
+    pool.on("error", () => {});
+    try {
+      await withRetry({ operation: "open", schema: this.schema }, this.options, async () => {
+        const client = await pool.connect();
+        let failure: Error | undefined;
+        try {
+          await applyMigrations(client, this.schema);
+        } catch (err) {
+          failure = err instanceof Error ? err : new Error(String(err));
+          throw err;
+        } finally {
+          client.release(failure);
+        }
+      });
+    } catch (err) {
+      await pool.end().catch(() => {});
+      throw err;
+    }
+    // Set even when close() was called meanwhile: it waits for this open, then ends the pool.
+    this.pool = pool;
+  }
+
+  private livePool(): pg.Pool {
+    if (!this.pool || this.closed) throw storeClosedError(this.kind, this.closed);
+    return this.pool;
+  }
+
+  /** Runs one call with retries, tracked so `close()` waits for it. */
+  private run<T>(
+    operation: string,
+    subject: string | undefined,
+    fn: (db: pg.Pool, attempt: number) => Promise<T>,
+  ): Promise<T> {
+    const pool = this.livePool();
+    const call = withRetry({ operation, schema: this.schema, subject }, this.options, (n) => fn(pool, n));
+    this.pending.add(call);
+    const untrack = (): void => {
+      this.pending.delete(call);
+    };
+    call.then(untrack, untrack);
+    return call;
+  }
+}
