@@ -283,7 +283,10 @@ export class DurableClient {
     );
   }
 
-  /** Makes a Failed instance run its failed steps again. */
+  /**
+   * Makes a Failed instance run its failed steps again. The instance is Pending from the moment
+   * this returns, so `waitForCompletion` right after waits for the rewound run.
+   */
   async rewind(instanceId: string, reason?: string): Promise<void> {
     checkId(instanceId);
     const event = makeEvent<ExecutionRewoundEvent>(new Date(), {
@@ -296,12 +299,16 @@ export class DurableClient {
         `only Failed instances can be rewound; '${instanceId}' is ${record.runtimeStatus}`,
       );
     }
-    await this.binding.store.appendMessage(this.binding.hub, {
-      instanceId,
-      executionId: record.executionId,
-      event,
-      visibleAt: Date.now(),
-    });
+    await this.binding.store.appendMessage(
+      this.binding.hub,
+      {
+        instanceId,
+        executionId: record.executionId,
+        event,
+        visibleAt: Date.now(),
+      },
+      { transition: { from: "Failed", to: "Pending" } },
+    );
   }
 
   /** Starts the instance's orchestration again with the same input; returns the (new) instance ID. */

@@ -52,7 +52,10 @@ export function runOrchestrationStep(
     (m) => m.executionId === undefined || m.executionId === instance.executionId,
   );
   const rewind = applicable.find((m) => m.event.kind === "ExecutionRewound");
-  const rewinding = instance.runtimeStatus === "Failed" && rewind !== undefined;
+  // The client flips a rewound instance from Failed to Pending when it records the request, so
+  // "failed" is read from history: the execution ended with a Failed completion.
+  const failed = input.history.some((e) => e.kind === "ExecutionCompleted" && e.status === "Failed");
+  const rewinding = failed && rewind !== undefined;
 
   if (isTerminalStatus(instance.runtimeStatus) && !rewinding) {
     return { checkpoint: unchanged(instance, consumedMessageIds) };

@@ -3,7 +3,7 @@
  * details the contract leaves to code: which statuses are active, how continuation tokens look,
  * how filters match, and how notifications are delivered.
  */
-import { InvalidArgumentError, RefrainError } from "../core/errors.js";
+import { InvalidArgumentError, InvalidStateError, RefrainError } from "../core/errors.js";
 import type { RuntimeStatus } from "../core/events.js";
 import type { InstanceFilter, InstanceRecord, StoreNotification } from "./store.js";
 
@@ -198,4 +198,11 @@ export class NotificationBatch {
     if (this.activity) out.push({ kind: "activity-work" });
     return out;
   }
+}
+
+/** The error for an `appendMessage` transition whose `from` status does not match. */
+export function transitionMismatch(instanceId: string, actual: string, expected: string): InvalidStateError {
+  return new InvalidStateError(
+    `instance '${instanceId}' is ${actual}; this request needs it to be ${expected}`,
+  );
 }

@@ -100,6 +100,14 @@ export type StoreNotification =
   | { kind: "activity-work" }
   | { kind: "instance-updated"; instanceId: string; runtimeStatus: RuntimeStatus };
 
+/** Options of `Store.appendMessage`. */
+export interface AppendOptions {
+  /** Refuse (InstanceNotRunningError) when the instance is Completed, Failed or Terminated. */
+  onlyIfActive?: boolean;
+  /** Require status `from` (InvalidStateError otherwise) and switch to status `to`. */
+  transition?: { from: RuntimeStatus; to: RuntimeStatus };
+}
+
 /** A durable store of task hubs. See the module comment for the shared rules. */
 export interface Store {
   /** Human-readable kind, e.g. "sqlite". */
@@ -125,9 +133,12 @@ export interface Store {
   /**
    * Adds a message to an instance's inbox. Throws `InstanceNotFoundError` when the instance does
    * not exist, and `InstanceNotRunningError` when `onlyIfActive` and the instance is terminal
-   * (Completed, Failed, Terminated).
+   * (Completed, Failed, Terminated). With `transition`, the instance must have status
+   * `transition.from` (else `InvalidStateError`), and its status becomes `transition.to`
+   * (lastUpdatedAt: now) in the same transaction — so a rewound instance stops looking Failed the
+   * moment the request is acknowledged.
    */
-  appendMessage(hub: string, message: NewMessage, options?: { onlyIfActive?: boolean }): Promise<void>;
+  appendMessage(hub: string, message: NewMessage, options?: AppendOptions): Promise<void>;
 
   /** The instance row, or undefined. */
   getInstance(hub: string, instanceId: string): Promise<InstanceRecord | undefined>;

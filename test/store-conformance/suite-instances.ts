@@ -165,6 +165,36 @@ export function instanceTests(h: StoreHarness): void {
       });
     }
 
+    test("a transition switches the status and adds the message in one step, notifying the change", async () => {
+      await instanceWithStatus(h.store, "f", "Failed");
+      const seen: string[] = [];
+      const unsubscribe = h.store.subscribe(HUB, (n) => {
+        if (n.kind === "instance-updated") seen.push(`${n.instanceId}:${n.runtimeStatus}`);
+      });
+      await h.store.appendMessage(HUB, eventMessage("f", "rewind"), {
+        transition: { from: "Failed", to: "Pending" },
+      });
+      unsubscribe();
+      assert.equal((await h.store.getInstance(HUB, "f"))?.runtimeStatus, "Pending");
+      assert.deepStrictEqual(seen, ["f:Pending"]);
+      const item = await leaseOrchestration(h.store);
+      assert.equal(item.messages.length, 1);
+    });
+
+    for (const status of ["Running", "Completed"] as const) {
+      test(`a transition from Failed on a ${status} instance throws InvalidStateError and changes nothing`, async () => {
+        await instanceWithStatus(h.store, "x", status);
+        await rejectsWithCode(
+          h.store.appendMessage(HUB, eventMessage("x", "rewind"), {
+            transition: { from: "Failed", to: "Pending" },
+          }),
+          "INVALID_STATE",
+        );
+        assert.equal((await h.store.getInstance(HUB, "x"))?.runtimeStatus, status);
+        assert.equal(await h.store.leaseNextOrchestration(HUB, WORKER, [ORCH], LONG_LEASE), undefined);
+      });
+    }
+
     test("executionId is carried when set and absent when not", async () => {
       await instanceWithStatus(h.store, "a", "Running");
       await h.store.appendMessage(HUB, eventMessage("a", "targeted", Date.now(), "a-e1"));

@@ -21,6 +21,7 @@ import {
   NotificationHub,
   storeClosedError,
   stripUndefined,
+  transitionMismatch,
   validateDuration,
   validateFilter,
   validatePageSize,
@@ -28,6 +29,7 @@ import {
 import type {
   ActivityLease,
   ActivityWorkItem,
+  AppendOptions,
   Checkpoint,
   InstanceFilter,
   InstancePage,
@@ -85,14 +87,23 @@ export class MemoryStore implements Store {
   }
 
   /** Adds a message to an existing instance's inbox. */
-  async appendMessage(hub: string, message: NewMessage, options?: { onlyIfActive?: boolean }): Promise<void> {
+  async appendMessage(hub: string, message: NewMessage, options?: AppendOptions): Promise<void> {
     const h = this.hub(hub);
     const existing = h.instances.get(message.instanceId);
     if (!existing) throw new InstanceNotFoundError(message.instanceId);
-    if (options?.onlyIfActive && isTerminalStatus(existing.record.runtimeStatus)) {
-      throw new InstanceNotRunningError(message.instanceId, existing.record.runtimeStatus);
+    const status = existing.record.runtimeStatus;
+    if (options?.onlyIfActive && isTerminalStatus(status)) {
+      throw new InstanceNotRunningError(message.instanceId, status);
     }
+    const transition = options?.transition;
+    if (transition && status !== transition.from)
+      throw transitionMismatch(message.instanceId, status, transition.from);
     const batch = new NotificationBatch();
+    if (transition) {
+      existing.record.runtimeStatus = transition.to;
+      existing.record.lastUpdatedAt = Date.now();
+      batch.instanceUpdated(message.instanceId, transition.to);
+    }
     h.insertMessage(message, batch);
     this.emit(hub, batch);
   }

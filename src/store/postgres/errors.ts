@@ -11,6 +11,7 @@ import {
   InstanceAlreadyExistsError,
   InstanceNotFoundError,
   InstanceNotRunningError,
+  InvalidStateError,
   LeaseLostError,
   RefrainError,
   StoreCorruptError,
@@ -85,6 +86,8 @@ export function translatePgError(err: unknown, ctx: ErrorContext): unknown {
       return new InstanceNotFoundError(subject);
     case "RF004":
       return new InstanceNotRunningError(subject, message);
+    case "RF005":
+      return new InvalidStateError(`instance '${subject}' is ${message}; this request needs another status`);
   }
   const where = `PostgreSQL ${ctx.operation} failed (schema '${ctx.schema}')`;
   if (code === "3F000" || code === "42P01" || code === "42883") {

@@ -29,6 +29,7 @@ import {
 import type {
   ActivityLease,
   ActivityWorkItem,
+  AppendOptions,
   Checkpoint,
   InstanceFilter,
   InstancePage,
@@ -194,10 +195,19 @@ export class PostgresStore implements Store {
   }
 
   /** Adds a message to an existing instance's inbox. */
-  async appendMessage(hub: string, message: NewMessage, options?: { onlyIfActive?: boolean }): Promise<void> {
+  async appendMessage(hub: string, message: NewMessage, options?: AppendOptions): Promise<void> {
     const body = JSON.stringify(appendJson(message));
+    const { from, to } = options?.transition ?? {};
     const notes = await this.run("appendMessage", message.instanceId, async (db) => {
-      const params = [hub, body, options?.onlyIfActive === true, this.origin];
+      const params = [
+        hub,
+        body,
+        options?.onlyIfActive === true,
+        this.origin,
+        from ?? null,
+        to ?? null,
+        Date.now(),
+      ];
       return (await db.query(this.sql.appendMessage, params)).rows[0]?.notes;
     });
     this.feed.emit(hub, toNotifications(notes));

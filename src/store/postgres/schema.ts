@@ -149,23 +149,38 @@ const ENTRY_POINTS = (s: string): string => `
   END $$;
 
   -- appendMessage. RF003 when there is no instance; RF004 (message: status) when p_only_if_active
-  -- and the instance is terminal.
-  CREATE FUNCTION ${s}.refrain_append_message(p_hub text, p_m json, p_only_if_active boolean, p_origin text)
-  RETURNS jsonb ${FN} AS $$
+  -- and the instance is terminal; RF005 (message: status) when p_from is given and differs, else
+  -- the status becomes p_to in the same transaction.
+  CREATE FUNCTION ${s}.refrain_append_message(p_hub text, p_m json, p_only_if_active boolean, p_origin text,
+    p_from text, p_to text, p_now bigint) RETURNS jsonb ${FN} AS $$
   DECLARE
     v_status text;
+    v_notes jsonb := jsonb_build_array(${s}.refrain_work(p_m->>'instanceId'));
   BEGIN
     SELECT runtime_status INTO v_status FROM ${s}.instances
-      WHERE hub = p_hub AND instance_id = p_m->>'instanceId' FOR KEY SHARE;
+      WHERE hub = p_hub AND instance_id = p_m->>'instanceId'
+      FOR KEY SHARE;
     IF NOT FOUND THEN
       RAISE EXCEPTION USING ERRCODE = 'RF003', MESSAGE = 'instance not found';
     END IF;
     IF p_only_if_active AND v_status IN ('Completed', 'Failed', 'Terminated') THEN
       RAISE EXCEPTION USING ERRCODE = 'RF004', MESSAGE = v_status;
     END IF;
+    IF p_from IS NOT NULL THEN
+      -- Re-read under a row lock: the status may only change from the one we checked.
+      SELECT runtime_status INTO v_status FROM ${s}.instances
+        WHERE hub = p_hub AND instance_id = p_m->>'instanceId' FOR NO KEY UPDATE;
+      IF v_status <> p_from THEN
+        RAISE EXCEPTION USING ERRCODE = 'RF005', MESSAGE = v_status;
+      END IF;
+      UPDATE ${s}.instances SET runtime_status = p_to, last_updated_at = p_now
+        WHERE hub = p_hub AND instance_id = p_m->>'instanceId';
+      v_notes := v_notes || jsonb_build_object('kind', 'instance-updated', 'instanceId', p_m->>'instanceId',
+        'runtimeStatus', p_to);
+    END IF;
     INSERT INTO ${s}.inbox (hub, instance_id, execution_id, event, visible_at)
       VALUES (p_hub, p_m->>'instanceId', p_m->>'executionId', p_m->>'event', (p_m->>'visibleAt')::bigint);
-    RETURN ${s}.refrain_notify(p_hub, p_origin, jsonb_build_array(${s}.refrain_work(p_m->>'instanceId')));
+    RETURN ${s}.refrain_notify(p_hub, p_origin, v_notes);
   END $$;
 
   -- leaseNextOrchestration. Locks the eligible instance with the oldest visible message (skipping

@@ -25,6 +25,7 @@ import {
   NotificationBatch,
   NotificationHub,
   storeClosedError,
+  transitionMismatch,
   validateDuration,
   validateFilter,
   validatePageSize,
@@ -32,6 +33,7 @@ import {
 import type {
   ActivityLease,
   ActivityWorkItem,
+  AppendOptions,
   Checkpoint,
   InstanceFilter,
   InstancePage,
@@ -180,12 +182,20 @@ export class SqliteStore implements Store {
   }
 
   /** Adds a message to an existing instance's inbox. */
-  async appendMessage(hub: string, message: NewMessage, options?: { onlyIfActive?: boolean }): Promise<void> {
+  async appendMessage(hub: string, message: NewMessage, options?: AppendOptions): Promise<void> {
     this.write(hub, (s, batch) => {
       const row = s.getInstance.get(hub, message.instanceId) as InstanceRow | undefined;
       if (!row) throw new InstanceNotFoundError(message.instanceId);
       if (options?.onlyIfActive && isTerminalStatus(row.runtime_status as RuntimeStatus)) {
         throw new InstanceNotRunningError(message.instanceId, row.runtime_status);
+      }
+      const transition = options?.transition;
+      if (transition) {
+        if (row.runtime_status !== transition.from) {
+          throw transitionMismatch(message.instanceId, row.runtime_status, transition.from);
+        }
+        s.setStatus.run(transition.to, Date.now(), hub, message.instanceId);
+        batch.instanceUpdated(message.instanceId, transition.to);
       }
       insertMessage(s, hub, message, batch);
     });

@@ -121,6 +121,7 @@ const SQL = {
   insertInstance: `INSERT INTO instances (hub, instance_id, name, execution_id, runtime_status, input, parent, created_at,
          last_updated_at) VALUES (?, ?, ?, ?, 'Pending', ?, ?, ?, ?)`,
   deleteInstance: "DELETE FROM instances WHERE hub = ? AND instance_id = ?",
+  setStatus: "UPDATE instances SET runtime_status = ?, last_updated_at = ? WHERE hub = ? AND instance_id = ?",
   updateInstance: `UPDATE instances SET execution_id = @executionId, runtime_status = @runtimeStatus,
          input = CASE WHEN @hasInput THEN @input ELSE input END, output = @output,
          custom_status = @customStatus, failure = @failure, last_updated_at = @lastUpdatedAt,
