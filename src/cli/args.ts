@@ -68,6 +68,14 @@ export interface CommandOutput {
 /** A command after its arguments were checked: runs against the client of the opened store. */
 export type PreparedCommand = (client: DurableClient) => Promise<CommandOutput>;
 
+/**
+ * A command that works on the chosen database itself rather than through a client of an existing
+ * store (`migrate`): it receives the store-selecting flags and the environment.
+ */
+export interface DatabaseCommand {
+  onDatabase: (args: ParsedArgs, env: NodeJS.ProcessEnv) => Promise<CommandOutput>;
+}
+
 /** Everything about one `refrain` command: help text, arguments, and its implementation. */
 export interface CommandSpec {
   name: string;
@@ -77,7 +85,7 @@ export interface CommandSpec {
   /** Extra help paragraph. */
   details?: string;
   /** Validates the arguments (throwing `UsageError`) before anything is opened. */
-  prepare: (args: ParsedArgs) => PreparedCommand;
+  prepare: (args: ParsedArgs) => PreparedCommand | DatabaseCommand;
 }
 
 /** Options every command accepts. */
@@ -86,6 +94,16 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
     type: "string",
     valueName: "PATH",
     description: "SQLite database of the app (default: $REFRAIN_DB or .refrain/refrain.db)",
+  },
+  "database-url": {
+    type: "string",
+    valueName: "URL",
+    description: "use PostgreSQL instead: postgres://user@host:5432/db (default: $REFRAIN_DATABASE_URL)",
+  },
+  schema: {
+    type: "string",
+    valueName: "NAME",
+    description: 'PostgreSQL schema of the store (default "refrain")',
   },
   hub: { type: "string", valueName: "NAME", description: 'task hub name (default "default")' },
   json: { type: "boolean", description: "print exactly one JSON document on stdout" },

@@ -4,6 +4,7 @@
  */
 import { type CommandSpec, GLOBAL_OPTIONS, type OptionSpec, type PositionalSpec } from "./args.js";
 import { CONTROL_COMMANDS } from "./control-commands.js";
+import { MIGRATE_COMMAND } from "./migrate-command.js";
 import { QUERY_COMMANDS } from "./query-commands.js";
 
 const HELP_ORDER = [
@@ -18,12 +19,15 @@ const HELP_ORDER = [
   "rewind",
   "restart",
   "purge",
+  "migrate",
 ];
 
 /** Every command, in the order help lists them. */
-export const COMMANDS: readonly CommandSpec[] = [...CONTROL_COMMANDS, ...QUERY_COMMANDS].sort(
-  (a, b) => HELP_ORDER.indexOf(a.name) - HELP_ORDER.indexOf(b.name),
-);
+export const COMMANDS: readonly CommandSpec[] = [
+  ...CONTROL_COMMANDS,
+  ...QUERY_COMMANDS,
+  MIGRATE_COMMAND,
+].sort((a, b) => HELP_ORDER.indexOf(a.name) - HELP_ORDER.indexOf(b.name));
 
 /** The command with this name, or undefined. */
 export function findCommand(name: string): CommandSpec | undefined {
@@ -61,7 +65,7 @@ export function globalHelp(): string {
   const commands: [string, string][] = COMMANDS.map((c) => [c.name, c.summary]);
   commands.push(["help", "show help for a command (refrain help <command>)"]);
   return [
-    "refrain: manage the orchestration instances in a Refrain app's database, without the app's code",
+    "refrain: manage the orchestration instances in a Refrain app's database (SQLite or PostgreSQL), without the app's code",
     "",
     "usage: refrain <command> [arguments] [options]",
     "",

@@ -1,15 +1,15 @@
 /**
  * `runCli`: the whole `refrain` command as a function of its arguments, environment and output
  * streams, so it runs in-process in tests. It parses and validates everything first, then opens
- * the app's SQLite database (never creating it) through a TaskHub with no functions registered.
+ * the app's store (a SQLite file or a PostgreSQL schema, never creating it) through a TaskHub
+ * with no functions registered.
  */
-import { statSync } from "node:fs";
 import { RefrainError } from "../core/errors.js";
 import { TaskHub } from "../hub.js";
-import { SqliteStore } from "../store/sqlite/sqlite-store.js";
 import {
   CliError,
   type CommandOutput,
+  type DatabaseCommand,
   type ParsedArgs,
   type PreparedCommand,
   parseCommandArgs,
@@ -20,6 +20,7 @@ import {
   wantsJson,
 } from "./args.js";
 import { commandHelp, findCommand, globalHelp, usageHint } from "./commands.js";
+import { assertStoreExists, chooseCliStore, openStore } from "./database.js";
 
 /** Where the CLI writes and what environment it reads. Writers receive whole chunks with newlines. */
 export interface CliIo {
@@ -27,9 +28,6 @@ export interface CliIo {
   stderr: (text: string) => void;
   env: NodeJS.ProcessEnv;
 }
-
-/** The database used when neither `--db` nor `REFRAIN_DB` is given (the TaskHub default). */
-export const DEFAULT_DB_PATH = ".refrain/refrain.db";
 
 /** Runs one `refrain` invocation (argv without "node" and the script) and returns its exit code. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
@@ -61,6 +59,7 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<string | Co
   if (wantsHelp(rest)) return commandHelp(spec);
   const args = parseCommandArgs(spec, rest);
   const prepared = spec.prepare(args);
+  if (typeof prepared !== "function") return (prepared as DatabaseCommand).onDatabase(args, io.env);
   return withClient(args, io.env, prepared);
 }
 
@@ -78,34 +77,17 @@ function helpCommand(rest: readonly string[]): string {
   return commandHelp(spec);
 }
 
-/** The database path: `--db`, else `$REFRAIN_DB`, else the default. */
-export function resolveDbPath(args: ParsedArgs, env: NodeJS.ProcessEnv): string {
-  const fromOption = stringOption(args, "db");
-  if (fromOption !== undefined) {
-    if (fromOption === "") throw new UsageError("--db must not be empty");
-    return fromOption;
-  }
-  return env.REFRAIN_DB || DEFAULT_DB_PATH;
-}
-
-function checkDatabaseExists(path: string): void {
-  let isFile: boolean;
-  try {
-    isFile = statSync(path).isFile();
-  } catch {
-    throw new CliError("DB_NOT_FOUND", `no Refrain database at ${path} — start your app first or pass --db`);
-  }
-  if (!isFile) throw new CliError("DB_NOT_FOUND", `${path} is not a file, so not a Refrain database`);
-}
-
 async function withClient(
   args: ParsedArgs,
   env: NodeJS.ProcessEnv,
   run: PreparedCommand,
 ): Promise<CommandOutput> {
-  const path = resolveDbPath(args, env);
-  checkDatabaseExists(path);
-  const hub = new TaskHub({ name: stringOption(args, "hub") ?? "default", store: new SqliteStore({ path }) });
+  const choice = chooseCliStore(args, env);
+  await assertStoreExists(choice);
+  const hub = new TaskHub({
+    name: stringOption(args, "hub") ?? "default",
+    store: openStore(choice, "refrain-cli"),
+  });
   try {
     return await run(hub.client);
   } finally {

@@ -1,17 +1,18 @@
 /**
- * The demo app behind `npm start`: a task hub on SQLite with every example registered, which
- * starts one instance per pattern, reports each as it finishes, and keeps serving until Ctrl-C.
+ * The demo app behind `npm start`: a task hub on SQLite (or PostgreSQL, with `--database-url`)
+ * with every example registered, which starts one instance per pattern, reports each as it
+ * finishes, and keeps serving until Ctrl-C.
  * Instances have fixed IDs, so a run after a crash or Ctrl-C resumes what is unfinished instead
  * of starting it again.
  */
 
 import { TravelAgency } from "../../examples/error-handling.js";
 import { registerAll } from "../../examples/index.js";
+import { describeStore, openStore } from "../cli/database.js";
 import {
   type DurableClient,
   InstanceAlreadyExistsError,
   type OrchestrationStatus,
-  SqliteStore,
   TaskHub,
   TimeoutError,
 } from "../index.js";
@@ -54,7 +55,7 @@ async function runScenario(
 /** Plays the human of the approval demo: raises the event after a short delay. */
 function answerLater(client: DurableClient, scenario: DemoScenario, options: DemoOptions): void {
   const raise = scenario.raise!;
-  console.log(raiseHint(scenario, options.dbPath));
+  console.log(raiseHint(scenario, options.store));
   setTimeout(() => {
     client.raiseEvent(scenario.instanceId, raise.eventName, raise.data).catch(() => {
       // Already finished (answered by someone else, or timed out) or shutting down: nothing to do.
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
   }
 
   const hub = new TaskHub({
-    store: new SqliteStore({ path: options.dbPath }),
+    store: openStore(options.store, "refrain-demo"),
     orchestrationLog: (level, instanceId, args) => console.log(logLine(level, instanceId, args)),
   });
   const scenarios = demoScenarios(registerAll(hub, new TravelAgency({ car: SOLD_OUT_CAR_CITIES })));
@@ -114,8 +115,13 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
 
-  for (const line of banner(options.dbPath)) console.log(line);
-  await hub.start();
+  for (const line of banner(options.store)) console.log(line);
+  try {
+    await hub.start();
+  } catch (err) {
+    console.error(`Cannot start the demo on ${describeStore(options.store)}: ${(err as Error).message}`);
+    process.exit(1);
+  }
   await Promise.all(scenarios.map((s) => runScenario(hub.client, s, options, () => stopping)));
   if (stopping) return;
 

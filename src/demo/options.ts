@@ -1,15 +1,16 @@
 /**
- * Command-line options of the demo app (`npm start -- [--db PATH] [--exit-when-done]`), with
- * their environment-variable fallbacks.
+ * Command-line options of the demo app (`npm start -- [--db PATH | --database-url URL [--schema S]]
+ * [--exit-when-done]`), with their environment-variable fallbacks.
  */
+import { chooseStore, DEFAULT_DB_PATH, type StoreChoice } from "../cli/database.js";
 
-/** The database the demo uses when neither `--db` nor `REFRAIN_DB` is given. */
-export const DEFAULT_DEMO_DB = ".refrain/refrain.db";
+/** The database the demo uses when nothing else is chosen. */
+export const DEFAULT_DEMO_DB = DEFAULT_DB_PATH;
 
 /** What the demo was asked to do. */
 export interface DemoOptions {
-  /** SQLite database file. */
-  dbPath: string;
+  /** Where the demo's state lives: a SQLite file or a PostgreSQL schema. */
+  store: StoreChoice;
   /** Exit once every demo instance has finished, instead of serving until Ctrl-C. */
   exitWhenDone: boolean;
   /** Print usage and exit. */
@@ -17,29 +18,45 @@ export interface DemoOptions {
 }
 
 /** Usage text for `--help` and for bad arguments. */
-export const DEMO_USAGE = `usage: npm start -- [--db PATH] [--exit-when-done]
+export const DEMO_USAGE = `usage: npm start -- [--db PATH | --database-url URL [--schema NAME]] [--exit-when-done]
 
-  --db PATH         SQLite database file (env REFRAIN_DB; default ${DEFAULT_DEMO_DB})
-  --exit-when-done  exit after every demo instance finished (env REFRAIN_DEMO_EXIT=1)
-  --help            show this text`;
+  --db PATH           SQLite database file (env REFRAIN_DB; default ${DEFAULT_DEMO_DB})
+  --database-url URL  run on PostgreSQL instead, e.g. postgres://user@localhost:5432/db
+                      (env REFRAIN_DATABASE_URL, or DATABASE_URL when REFRAIN_DB is not set)
+  --schema NAME       PostgreSQL schema of the store (default "refrain")
+  --exit-when-done    exit after every demo instance finished (env REFRAIN_DEMO_EXIT=1)
+  --help              show this text
 
-/** Parses `argv` (without the node and script paths) and `env`; throws on unknown arguments. */
+Precedence: --database-url, --db, REFRAIN_DATABASE_URL, REFRAIN_DB, DATABASE_URL, the default file.`;
+
+const VALUE_FLAGS = {
+  "--db": "a file path",
+  "--database-url": "a URL",
+  "--schema": "a schema name",
+} as const;
+type ValueFlag = keyof typeof VALUE_FLAGS;
+
+/** Parses `argv` (without the node and script paths) and `env`; throws on unknown or contradictory arguments. */
 export function parseDemoOptions(argv: readonly string[], env: NodeJS.ProcessEnv): DemoOptions {
-  const options: DemoOptions = {
-    dbPath: env.REFRAIN_DB || DEFAULT_DEMO_DB,
-    exitWhenDone: env.REFRAIN_DEMO_EXIT === "1",
-    help: false,
-  };
+  const values: Partial<Record<ValueFlag, string>> = {};
+  let exitWhenDone = env.REFRAIN_DEMO_EXIT === "1";
+  let help = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (arg === "--exit-when-done") options.exitWhenDone = true;
-    else if (arg === "--help" || arg === "-h") options.help = true;
-    else if (arg === "--db") {
-      const value = argv[++i];
-      if (!value) throw new Error("--db needs a file path");
-      options.dbPath = value;
-    } else if (arg.startsWith("--db=")) options.dbPath = arg.slice("--db=".length);
-    else throw new Error(`unknown argument '${arg}'`);
+    const [name, inline] = arg.startsWith("--") && arg.includes("=") ? arg.split(/=(.*)/s) : [arg, undefined];
+    if (arg === "--exit-when-done") exitWhenDone = true;
+    else if (arg === "--help" || arg === "-h") help = true;
+    else if (name !== undefined && name in VALUE_FLAGS) {
+      const flag = name as ValueFlag;
+      const value = inline ?? argv[++i];
+      if (!value) throw new Error(`${flag} needs ${VALUE_FLAGS[flag]}`);
+      values[flag] = value;
+    } else throw new Error(`unknown argument '${arg}'`);
   }
-  return options;
+  const store = chooseStore(
+    { db: values["--db"], databaseUrl: values["--database-url"], schema: values["--schema"] },
+    env,
+    { acceptDatabaseUrlEnv: true },
+  );
+  return { store, exitWhenDone, help };
 }

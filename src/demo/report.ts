@@ -2,26 +2,26 @@
  * What the demo prints: the banner, one line per started instance, one line per finished one.
  * Kept to one line per event so a full run fits on a screen.
  */
+import { cliStoreArguments, describeStore, type StoreChoice } from "../cli/database.js";
 import type { LogLevel, OrchestrationStatus } from "../index.js";
-import { DEFAULT_DEMO_DB } from "./options.js";
 import type { DemoScenario } from "./scenarios.js";
 
 const MAX_OUTPUT_CHARS = 110;
 const ID_WIDTH = "demo-sub-orchestrations".length;
 
-/** The `--db` argument the CLI needs to find the demo's database ("" for the default one). */
-export function dbArgument(dbPath: string): string {
-  return dbPath === DEFAULT_DEMO_DB ? "" : ` --db ${dbPath}`;
-}
-
 /** The lines printed at start-up: where the data is, how to look at it, how to stop. */
-export function banner(dbPath: string): string[] {
-  const db = dbArgument(dbPath);
+export function banner(store: StoreChoice): string[] {
+  const args = cliStoreArguments(store);
+  const postgres = store.kind === "postgres";
+  const source = postgres && store.source !== "--database-url" ? ` (from ${store.source})` : "";
   return [
-    "Refrain demo: one orchestration per Durable Functions pattern, on SQLite.",
-    `  database  ${dbPath}`,
-    `  inspect   npx refrain list${db}`,
-    `            npx refrain status demo-chaining --history${db}`,
+    `Refrain demo: one orchestration per Durable Functions pattern, on ${postgres ? "PostgreSQL" : "SQLite"}.`,
+    `  database  ${postgres ? describeStore(store).replace(/^PostgreSQL /, "") : store.path}${source}`,
+    `  inspect   npx refrain list${args}`,
+    `            npx refrain status demo-chaining --history${args}`,
+    ...(postgres
+      ? ["  scale out run the same command in another terminal: both processes share the work"]
+      : []),
     "  Ctrl-C stops cleanly; running the demo again resumes unfinished instances",
     "  (after a kill -9, work the dead process had leased is taken over when its 10 s lease expires).",
     "",
@@ -39,9 +39,9 @@ export function startLine(
 }
 
 /** The line telling a human how they would answer the approval request. */
-export function raiseHint(scenario: DemoScenario, dbPath: string): string {
+export function raiseHint(scenario: DemoScenario, store: StoreChoice): string {
   const raise = scenario.raise!;
-  const command = `npx refrain raise ${scenario.instanceId} ${raise.eventName} ${JSON.stringify(raise.data)}${dbArgument(dbPath)}`;
+  const command = `npx refrain raise ${scenario.instanceId} ${raise.eventName} ${JSON.stringify(raise.data)}${cliStoreArguments(store)}`;
   return `waiting  ${scenario.instanceId.padEnd(ID_WIDTH)}  for a human: ${command}  (the demo answers in ${raise.afterMs / 1000} s)`;
 }
 

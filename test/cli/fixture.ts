@@ -1,14 +1,16 @@
 /**
  * Test fixture of the CLI tests: a real app (TaskHub with workers) on a SQLite file in a temp
- * directory, and `cli(...)`, which runs `refrain` in-process against the same file through its
- * own connection, as a separate process would.
+ * directory (or on a fresh schema of the PostgreSQL test database), and `cli(...)`, which runs
+ * `refrain` in-process against the same store through its own connection, as a separate process
+ * would.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../../src/cli/run.js";
 import type { OrchestrationStatus } from "../../src/index.js";
-import { SqliteStore, TaskHub } from "../../src/index.js";
+import { PostgresStore, SqliteStore, type Store, TaskHub } from "../../src/index.js";
+import { dropSchema, randomSchema, TEST_DATABASE_URL } from "../store-conformance/postgres-env.js";
 
 /** What one CLI run printed and returned. */
 export interface CliRun {
@@ -20,9 +22,12 @@ export interface CliRun {
 /** A running app plus helpers to drive the CLI against its database. */
 export interface CliFixture {
   dir: string;
+  /** The SQLite file (for a PostgreSQL fixture, a path where no file exists). */
   dbPath: string;
+  /** The flags that select the app's store: `--db PATH` or `--database-url URL --schema S`. */
+  storeArgs: string[];
   app: TaskHub;
-  /** Runs `refrain <args> --db <dbPath>` in-process. */
+  /** Runs `refrain <args> <storeArgs>` in-process. */
   cli: (...args: string[]) => Promise<CliRun>;
   /** Runs `refrain <args>` in-process with exactly these arguments and environment. */
   cliRaw: (args: string[], env?: NodeJS.ProcessEnv) => Promise<CliRun>;
@@ -71,13 +76,31 @@ function registerFunctions(app: TaskHub): void {
   });
 }
 
-/** Creates the temp directory, the database and the running app. */
-export async function startFixture(): Promise<CliFixture> {
+/** Creates the temp directory, the database (a SQLite file, or a fresh schema) and the running app. */
+export async function startFixture(kind: "sqlite" | "postgres" = "sqlite"): Promise<CliFixture> {
   const dir = mkdtempSync(join(tmpdir(), "refrain-cli-"));
   const dbPath = join(dir, "app.db");
-  const app = new TaskHub({ name: "default", store: new SqliteStore({ path: dbPath }), maxIdleMs: 20 });
+  const schema = kind === "postgres" ? randomSchema() : undefined;
+  const store: Store = schema
+    ? new PostgresStore({ connectionString: TEST_DATABASE_URL, schema, pool: { max: 4 } })
+    : new SqliteStore({ path: dbPath });
+  const storeArgs = schema ? ["--database-url", TEST_DATABASE_URL, "--schema", schema] : ["--db", dbPath];
+  const app = new TaskHub({ name: "default", store, maxIdleMs: 20 });
   registerFunctions(app);
-  await app.start();
+  const close = async () => {
+    try {
+      await app.stop();
+    } finally {
+      if (schema) await dropSchema(schema);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  try {
+    await app.start();
+  } catch (err) {
+    await close();
+    throw err;
+  }
 
   const cliRaw = async (args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> => {
     let stdout = "";
@@ -109,14 +132,12 @@ export async function startFixture(): Promise<CliFixture> {
   return {
     dir,
     dbPath,
+    storeArgs,
     app,
-    cli: (...args) => cliRaw([...args, "--db", dbPath]),
+    cli: (...args) => cliRaw([...args, ...storeArgs]),
     cliRaw,
     waitForStatus,
     instanceIds: async () => (await app.client.getStatusAll()).map((s) => s.instanceId),
-    close: async () => {
-      await app.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    close,
   };
 }

@@ -1,6 +1,7 @@
 /**
  * The demo app as a user runs it: a real child process on a real SQLite file, run twice to show
- * that fixed instance IDs make a second run report (not repeat) what the first one did.
+ * that fixed instance IDs make a second run report (not repeat) what the first one did; and once
+ * on a fresh schema of the PostgreSQL test database.
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
@@ -10,7 +11,19 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseDemoOptions } from "../../src/demo/options.js";
-import { type OrchestrationStatus, SqliteStore, TaskHub } from "../../src/index.js";
+import {
+  type OrchestrationStatus,
+  PostgresStore,
+  SqliteStore,
+  type Store,
+  TaskHub,
+} from "../../src/index.js";
+import {
+  describePostgres,
+  dropSchema,
+  randomSchema,
+  TEST_DATABASE_URL,
+} from "../store-conformance/postgres-env.js";
 
 const MAIN = fileURLToPath(new URL("../../src/demo/main.js", import.meta.url));
 const DEMO_IDS = [
@@ -39,7 +52,15 @@ function startDemo(
   onStdout?: (text: string, child: ChildProcess) => void,
 ) {
   const child = spawn(process.execPath, [MAIN, ...args], {
-    env: { ...process.env, REFRAIN_DB: "", REFRAIN_DEMO_EXIT: "", ...env },
+    // The test's own environment never chooses the demo's database (DATABASE_URL would).
+    env: {
+      ...process.env,
+      REFRAIN_DB: "",
+      REFRAIN_DEMO_EXIT: "",
+      REFRAIN_DATABASE_URL: "",
+      DATABASE_URL: "",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";
@@ -64,9 +85,9 @@ function startDemo(
   });
 }
 
-/** Every instance in the database, read through a client-only hub. */
-async function allInstances(dbPath: string): Promise<OrchestrationStatus[]> {
-  const hub = new TaskHub({ store: new SqliteStore({ path: dbPath }) });
+/** Every instance in the store, read through a client-only hub. */
+async function allInstances(store: Store): Promise<OrchestrationStatus[]> {
+  const hub = new TaskHub({ store });
   try {
     return await hub.client.getStatusAll();
   } finally {
@@ -81,6 +102,20 @@ function resultLineOf(stdout: string, instanceId: string): string | undefined {
     .find((line) => line.startsWith(`✔ ${instanceId} `) || line.startsWith(`✘ ${instanceId} `));
 }
 
+/** Asserts that `instances` are the demo's instances and its children, all Completed. */
+function assertAllDemoInstances(instances: readonly OrchestrationStatus[]): void {
+  assert.deepEqual(
+    instances.map((s) => s.instanceId).sort(),
+    [
+      ...DEMO_IDS,
+      "demo-sub-orchestrations:device:sensor-1",
+      "demo-sub-orchestrations:device:sensor-2",
+      "demo-sub-orchestrations:device:sensor-3",
+    ].sort(),
+  );
+  assert.ok(instances.every((s) => s.runtimeStatus === "Completed"));
+}
+
 describe("demo app", { timeout: 3 * RUN_TIMEOUT_MS }, () => {
   let dir: string;
   let dbPath: string;
@@ -91,7 +126,7 @@ describe("demo app", { timeout: 3 * RUN_TIMEOUT_MS }, () => {
     dir = mkdtempSync(join(tmpdir(), "refrain-demo-"));
     dbPath = join(dir, "demo.db");
     first = await startDemo(["--exit-when-done", "--db", dbPath]);
-    instancesAfterFirstRun = await allInstances(dbPath);
+    instancesAfterFirstRun = await allInstances(new SqliteStore({ path: dbPath }));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -130,17 +165,7 @@ describe("demo app", { timeout: 3 * RUN_TIMEOUT_MS }, () => {
   });
 
   test("the database holds the demo instances and the sub-orchestrations' children", () => {
-    const ids = instancesAfterFirstRun.map((s) => s.instanceId).sort();
-    assert.deepEqual(
-      ids,
-      [
-        ...DEMO_IDS,
-        "demo-sub-orchestrations:device:sensor-1",
-        "demo-sub-orchestrations:device:sensor-2",
-        "demo-sub-orchestrations:device:sensor-3",
-      ].sort(),
-    );
-    assert.ok(instancesAfterFirstRun.every((s) => s.runtimeStatus === "Completed"));
+    assertAllDemoInstances(instancesAfterFirstRun);
   });
 
   test("a second run (configured by environment) reports the finished instances and starts nothing", async () => {
@@ -150,7 +175,7 @@ describe("demo app", { timeout: 3 * RUN_TIMEOUT_MS }, () => {
     for (const id of DEMO_IDS) {
       assert.match(resultLineOf(second.stdout, id) ?? "", /Completed .*\(finished in an earlier run\)$/, id);
     }
-    const instances = await allInstances(dbPath);
+    const instances = await allInstances(new SqliteStore({ path: dbPath }));
     assert.equal(instances.length, instancesAfterFirstRun.length);
     const created = (list: OrchestrationStatus[]) =>
       Object.fromEntries(list.map((s) => [s.instanceId, s.createdTime.getTime()]));
@@ -174,7 +199,7 @@ describe("demo app", { timeout: 3 * RUN_TIMEOUT_MS }, () => {
 describe("demo options", () => {
   test("defaults to .refrain/refrain.db and serving until stopped", () => {
     assert.deepEqual(parseDemoOptions([], {}), {
-      dbPath: ".refrain/refrain.db",
+      store: { kind: "sqlite", path: ".refrain/refrain.db" },
       exitWhenDone: false,
       help: false,
     });
@@ -182,13 +207,65 @@ describe("demo options", () => {
 
   test("flags override the environment", () => {
     const env = { REFRAIN_DB: "/env.db", REFRAIN_DEMO_EXIT: "1" };
-    assert.deepEqual(parseDemoOptions([], env), { dbPath: "/env.db", exitWhenDone: true, help: false });
-    assert.equal(parseDemoOptions(["--db", "/flag.db"], env).dbPath, "/flag.db");
-    assert.equal(parseDemoOptions(["--db=/eq.db"], {}).dbPath, "/eq.db");
+    assert.deepEqual(parseDemoOptions([], env), {
+      store: { kind: "sqlite", path: "/env.db" },
+      exitWhenDone: true,
+      help: false,
+    });
+    assert.deepEqual(parseDemoOptions(["--db", "/flag.db"], env).store, { kind: "sqlite", path: "/flag.db" });
+    assert.deepEqual(parseDemoOptions(["--db=/eq.db"], {}).store, { kind: "sqlite", path: "/eq.db" });
   });
 
-  test("rejects unknown arguments and a --db without a path", () => {
+  test("--database-url, REFRAIN_DATABASE_URL or DATABASE_URL run it on PostgreSQL", () => {
+    const url = "postgres://demo@localhost:5432/demo";
+    assert.deepEqual(parseDemoOptions(["--database-url", url, "--schema=demo_1"], {}).store, {
+      kind: "postgres",
+      url,
+      schema: "demo_1",
+      source: "--database-url",
+    });
+    for (const name of ["REFRAIN_DATABASE_URL", "DATABASE_URL"]) {
+      const store = parseDemoOptions([], { [name]: url }).store;
+      assert.deepEqual(store, { kind: "postgres", url, schema: "refrain", source: name });
+    }
+    assert.equal(parseDemoOptions(["--db", "/flag.db"], { DATABASE_URL: url }).store.kind, "sqlite");
+  });
+
+  test("rejects unknown arguments, missing values and contradictions", () => {
     assert.throws(() => parseDemoOptions(["--fast"], {}), /unknown argument '--fast'/);
     assert.throws(() => parseDemoOptions(["--db"], {}), /--db needs a file path/);
+    assert.throws(() => parseDemoOptions(["--database-url"], {}), /--database-url needs a URL/);
+    assert.throws(
+      () => parseDemoOptions(["--db", "a.db", "--database-url", "postgres://h/d"], {}),
+      /cannot be used together/,
+    );
+    assert.throws(() => parseDemoOptions(["--schema", "s"], {}), /--schema applies to PostgreSQL only/);
+  });
+});
+
+await describePostgres("demo app on PostgreSQL", () => {
+  const schema = randomSchema();
+  const store = () => new PostgresStore({ connectionString: TEST_DATABASE_URL, schema });
+  let run: RunResult;
+
+  before(async () => {
+    run = await startDemo(["--exit-when-done", "--database-url", TEST_DATABASE_URL, "--schema", schema]);
+  });
+  after(() => dropSchema(schema));
+
+  test("a run on a fresh schema completes every demo instance and exits 0", async () => {
+    assert.equal(run.code, 0, run.stderr);
+    for (const id of DEMO_IDS) {
+      assert.match(resultLineOf(run.stdout, id) ?? "", / Completed /, `${id} completed`);
+    }
+    assertAllDemoInstances(await allInstances(store()));
+  });
+
+  test("the banner names PostgreSQL and the CLI flags that reach the same schema", () => {
+    const args = `--database-url ${TEST_DATABASE_URL} --schema ${schema}`;
+    assert.match(run.stdout, /^Refrain demo: .*, on PostgreSQL\.$/m);
+    assert.ok(run.stdout.includes(`database  ${TEST_DATABASE_URL}, schema ${schema}`), run.stdout);
+    assert.ok(run.stdout.includes(`npx refrain list ${args}`));
+    assert.ok(run.stdout.includes(`npx refrain raise demo-approval-approved Approval true ${args}`));
   });
 });

@@ -21,7 +21,9 @@ import {
   WorkerProcess,
   waitAllTerminal,
 } from "./harness.js";
-import { historyRowCount, readExecutionCounts, verifyRecovery } from "./verify.js";
+import { rawStore } from "./raw-store.js";
+import { type StoreSpec, sqliteSpec } from "./store-spec.js";
+import { readExecutionCounts, verifyRecovery } from "./verify.js";
 import { APPROVAL_EVENT, approvalData, ORCHESTRATOR_NAMES, planInstances } from "./workload.js";
 
 const SOAK = process.env.REFRAIN_SOAK === "1";
@@ -45,12 +47,14 @@ function totalExecutions(countsFile: string): number {
 describe("crash recovery with real worker processes", () => {
   let dir: string;
   let dbPath: string;
+  let store: StoreSpec;
   let countsFile: string;
   let clientHub: TaskHub;
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), "refrain-crash-"));
     dbPath = join(dir, "refrain.db");
+    store = sqliteSpec(dbPath);
     countsFile = join(dir, "activity-executions.log");
     clientHub = new TaskHub({ store: new SqliteStore({ path: dbPath }) });
   });
@@ -93,9 +97,9 @@ describe("crash recovery with real worker processes", () => {
       let finishedAtFirstKill = -1;
       let midWorkKills = 0;
       for (let kill = 1; kill <= KILL_COUNT; kill++) {
-        const rowsBefore = historyRowCount(dbPath);
+        const rowsBefore = await rawStore(store).historyRowCount();
         const executionsBefore = totalExecutions(countsFile);
-        const worker = WorkerProcess.spawn(dbPath, countsFile);
+        const worker = WorkerProcess.spawn(store, countsFile);
         await worker.ready;
         if (started < INSTANCE_COUNT) await startWave();
         const delay = MIN_KILL_DELAY_MS + Math.floor(random() * (MAX_KILL_DELAY_MS - MIN_KILL_DELAY_MS + 1));
@@ -104,7 +108,7 @@ describe("crash recovery with real worker processes", () => {
         stderr.push(worker.stderr);
         assert.equal(exit.signal, "SIGKILL", `worker ${kill} died on its own: ${worker.stderr}`);
         const finished = await countTerminal(client, ids);
-        const rows = historyRowCount(dbPath) - rowsBefore;
+        const rows = (await rawStore(store).historyRowCount()) - rowsBefore;
         const executions = totalExecutions(countsFile) - executionsBefore;
         if (kill === 1) finishedAtFirstKill = finished;
         if (finished < INSTANCE_COUNT && rows + executions > 0) midWorkKills++;
@@ -118,14 +122,14 @@ describe("crash recovery with real worker processes", () => {
       assert.ok(finishedAtFirstKill < INSTANCE_COUNT, "the first kill came before the work was done");
       assert.ok(midWorkKills >= 1, "at least one worker was killed while it was doing work");
 
-      const last = WorkerProcess.spawn(dbPath, countsFile);
+      const last = WorkerProcess.spawn(store, countsFile);
       await last.ready;
       await waitAllTerminal(client, ids, FINISH_TIMEOUT_MS);
       const exit = await last.stop();
       stderr.push(last.stderr);
       assert.equal(exit.code, 0, `the last worker did not stop cleanly: ${last.stderr}`);
 
-      const report = await verifyRecovery(client, planned, { dbPath, countsFile });
+      const report = await verifyRecovery(client, planned, { store, countsFile });
       const errors = stderr.flatMap(engineErrors);
       t.diagnostic(
         `${report.instances} instances (children included), ${report.raw.historyRows} history rows, ` +

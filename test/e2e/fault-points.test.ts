@@ -11,6 +11,7 @@ import { after, describe, test } from "node:test";
 import type { FaultPointName } from "../../src/dispatch/faults.js";
 import { SqliteStore, TaskHub } from "../../src/index.js";
 import { countTerminal, describeExit, killAllWorkers, WorkerProcess, waitAllTerminal } from "./harness.js";
+import { sqliteSpec } from "./store-spec.js";
 import { verifyRecovery } from "./verify.js";
 import { ORCHESTRATOR_NAMES, planInstances } from "./workload.js";
 
@@ -45,6 +46,7 @@ describe("recovery from a crash at each fault point", () => {
       async (t) => {
         const dir = mkdtempSync(join(tmpdir(), "refrain-fault-"));
         const dbPath = join(dir, "refrain.db");
+        const store = sqliteSpec(dbPath);
         const countsFile = join(dir, "activity-executions.log");
         const clientHub = new TaskHub({ store: new SqliteStore({ path: dbPath }) });
         cleanups.push(async () => {
@@ -57,7 +59,7 @@ describe("recovery from a crash at each fault point", () => {
           await client.startNew(ORCHESTRATOR_NAMES[p.kind], { input: p.input, instanceId: p.instanceId });
         }
 
-        const armed = WorkerProcess.spawn(dbPath, countsFile, {
+        const armed = WorkerProcess.spawn(store, countsFile, {
           REFRAIN_FAULT_POINTS: point,
           REFRAIN_FAULT_PROBABILITY: "1",
         });
@@ -78,13 +80,13 @@ describe("recovery from a crash at each fault point", () => {
         const finishedAtCrash = await countTerminal(client, ids);
         assert.ok(finishedAtCrash < ids.length, "the crash came before the work was done");
 
-        const worker = WorkerProcess.spawn(dbPath, countsFile);
+        const worker = WorkerProcess.spawn(store, countsFile);
         await worker.ready;
         await waitAllTerminal(client, ids, FINISH_TIMEOUT_MS);
         const exit = await worker.stop();
         assert.equal(exit.code, 0, `the restarted worker did not stop cleanly: ${worker.stderr}`);
 
-        const report = await verifyRecovery(client, PLANNED, { dbPath, countsFile });
+        const report = await verifyRecovery(client, PLANNED, { store, countsFile });
         if (point === "activity:before-complete") {
           assert.ok(report.redelivered.length >= 1, "the activity whose completion was lost ran again");
         }

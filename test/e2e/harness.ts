@@ -9,6 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { isTerminalStatus } from "../../src/core/events.js";
 import type { DurableClient, OrchestrationStatus } from "../../src/index.js";
+import { formatStoreSpec, type StoreSpec } from "./store-spec.js";
 
 /** The compiled worker program (next to this file in dist/test/e2e/). */
 export const WORKER_SCRIPT = fileURLToPath(new URL("./crash-worker.js", import.meta.url));
@@ -35,10 +36,10 @@ export class WorkerProcess {
   private stderrText = "";
   private exit: WorkerExit | undefined;
 
-  private constructor(dbPath: string, countsFile: string, env: Record<string, string>) {
+  private constructor(store: StoreSpec, countsFile: string, env: Record<string, string>) {
     const baseEnv = { ...process.env };
     for (const name of FAULT_ENV) delete baseEnv[name];
-    this.child = spawn(process.execPath, [WORKER_SCRIPT, dbPath, countsFile], {
+    this.child = spawn(process.execPath, [WORKER_SCRIPT, formatStoreSpec(store), countsFile], {
       env: { ...baseEnv, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -67,9 +68,9 @@ export class WorkerProcess {
     this.ready.catch(() => {});
   }
 
-  /** Spawns a worker; `env` adds variables such as REFRAIN_FAULT_POINTS. */
-  static spawn(dbPath: string, countsFile: string, env: Record<string, string> = {}): WorkerProcess {
-    return new WorkerProcess(dbPath, countsFile, env);
+  /** Spawns a worker on `store`; `env` adds variables such as REFRAIN_FAULT_POINTS. */
+  static spawn(store: StoreSpec, countsFile: string, env: Record<string, string> = {}): WorkerProcess {
+    return new WorkerProcess(store, countsFile, env);
   }
 
   /** The worker ID it leases under (crash-worker.ts names itself after its pid). */
@@ -131,6 +132,19 @@ export async function waitFor(condition: () => boolean, timeoutMs: number, messa
   }
 }
 
+/** Like `waitFor`, for a condition that needs I/O (a query). */
+export async function waitForAsync(
+  condition: () => Promise<boolean>,
+  timeoutMs: number,
+  message: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`${message} (waited ${timeoutMs} ms)`);
+    await sleep(50);
+  }
+}
+
 /** Kills every worker still running; for `after` hooks, so none outlives a failed test. */
 export async function killAllWorkers(): Promise<void> {
   await Promise.all([...live].map((w) => w.kill()));
@@ -144,6 +158,11 @@ export function describeExit(exit: WorkerExit): string {
 /** The engine's error lines in a worker's stderr (warnings about lost leases are expected). */
 export function engineErrors(stderr: string): string[] {
   return stderr.split("\n").filter((line) => line.includes("refrain:") && !line.includes("lease lost"));
+}
+
+/** How many commits a worker's log says were refused because its lease was taken over. */
+export function leaseLostLines(stderr: string): number {
+  return stderr.split("\n").filter((line) => line.includes("lease lost")).length;
 }
 
 /** A seeded PRNG (mulberry32) returning floats in [0, 1). */

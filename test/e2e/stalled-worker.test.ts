@@ -12,8 +12,17 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import type { FaultPointName } from "../../src/dispatch/faults.js";
 import { SqliteStore, TaskHub } from "../../src/index.js";
-import { Database } from "../../src/store/sqlite/driver.js";
-import { engineErrors, killAllWorkers, WorkerProcess, waitAllTerminal, waitFor } from "./harness.js";
+import {
+  engineErrors,
+  killAllWorkers,
+  leaseLostLines,
+  WorkerProcess,
+  waitAllTerminal,
+  waitFor,
+  waitForAsync,
+} from "./harness.js";
+import { rawStore } from "./raw-store.js";
+import { sqliteSpec } from "./store-spec.js";
 import { verifyRecovery } from "./verify.js";
 import { ORCHESTRATOR_NAMES, type PlannedInstance, planInstances } from "./workload.js";
 
@@ -24,21 +33,6 @@ const FREEZE_COUNT = 3;
 const BATCH = 4;
 const STEP_TIMEOUT_MS = 30_000;
 const FINISH_TIMEOUT_MS = 60_000;
-
-/** Instance and activity leases the worker still holds, read from the raw tables. */
-function leasesHeldBy(dbPath: string, workerId: string): number {
-  const db = new Database(dbPath, { readonly: true });
-  try {
-    const count = (table: string) =>
-      (db.prepare(`SELECT count(*) AS n FROM ${table} WHERE lease_worker = ?`).get(workerId) as { n: number })
-        .n;
-    return count("instances") + count("activity_tasks");
-  } finally {
-    db.close();
-  }
-}
-
-const leaseLostLines = (stderr: string) => stderr.split("\n").filter((l) => l.includes("lease lost")).length;
 
 describe("a frozen worker that wakes up after losing its leases commits nothing", () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -58,6 +52,7 @@ describe("a frozen worker that wakes up after losing its leases commits nothing"
       async (t) => {
         const dir = mkdtempSync(join(tmpdir(), "refrain-stall-"));
         const dbPath = join(dir, "refrain.db");
+        const store = sqliteSpec(dbPath);
         const countsFile = join(dir, "activity-executions.log");
         const clientHub = new TaskHub({ store: new SqliteStore({ path: dbPath }) });
         cleanups.push(async () => {
@@ -74,7 +69,7 @@ describe("a frozen worker that wakes up after losing its leases commits nothing"
           }
         };
 
-        const frozen = WorkerProcess.spawn(dbPath, countsFile, {
+        const frozen = WorkerProcess.spawn(store, countsFile, {
           REFRAIN_FAULT_POINTS: point,
           REFRAIN_FAULT_ACTION: "pause",
         });
@@ -87,10 +82,10 @@ describe("a frozen worker that wakes up after losing its leases commits nothing"
             STEP_TIMEOUT_MS,
             `freeze ${freeze}: the armed worker never reached ${point}; its log: ${frozen.stderr}`,
           );
-          const takeover = WorkerProcess.spawn(dbPath, countsFile);
+          const takeover = WorkerProcess.spawn(store, countsFile);
           await takeover.ready;
-          await waitFor(
-            () => leasesHeldBy(dbPath, frozen.workerId) === 0,
+          await waitForAsync(
+            async () => (await rawStore(store).leasesHeldBy(frozen.workerId)) === 0,
             STEP_TIMEOUT_MS,
             `freeze ${freeze}: no worker took the frozen worker's leases over`,
           );
@@ -108,7 +103,7 @@ describe("a frozen worker that wakes up after losing its leases commits nothing"
         await frozen.kill();
         logs.push(frozen.stderr);
 
-        const finisher = WorkerProcess.spawn(dbPath, countsFile);
+        const finisher = WorkerProcess.spawn(store, countsFile);
         await finisher.ready;
         await waitAllTerminal(
           client,
@@ -118,7 +113,7 @@ describe("a frozen worker that wakes up after losing its leases commits nothing"
         const exit = await finisher.stop();
         logs.push(finisher.stderr);
         assert.equal(exit.code, 0, `the last worker did not stop cleanly: ${finisher.stderr}`);
-        const report = await verifyRecovery(client, planned, { dbPath, countsFile });
+        const report = await verifyRecovery(client, planned, { store, countsFile });
         t.diagnostic(
           `${leaseLostLines(frozen.stderr)} late commits refused; ${report.activityExecutions} executions of ` +
             `${report.activitiesScheduled} activities, ${report.redelivered.length} ran more than once`,

@@ -1,14 +1,15 @@
 /**
  * What no crash may break, checked after a crash test: every output equals the oracle's, every
  * scheduled step has exactly one completion and nothing was scheduled twice, the raw history
- * table has unique, contiguous sequence numbers, no work is left behind in the store, and every
+ * table (read directly, SQLite or PostgreSQL) has unique, contiguous sequence numbers, no work is left behind in the store, and every
  * scheduled activity ran at least once (the counts file the workers append to).
  */
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { isDeepStrictEqual } from "node:util";
 import type { DurableClient, HistoryEventView, OrchestrationStatus } from "../../src/index.js";
-import { Database } from "../../src/store/sqlite/driver.js";
+import { type RawStoreReport, rawStore } from "./raw-store.js";
+import type { StoreSpec } from "./store-spec.js";
 import {
   EXPECTED_SCHEDULED,
   expectedOutput,
@@ -74,59 +75,6 @@ export function countScheduled(history: readonly HistoryEventView[]): ScheduledC
   };
 }
 
-/** What the raw SQLite tables say after a run. */
-export interface RawStoreReport {
-  problems: string[];
-  executions: number;
-  historyRows: number;
-  leftoverTasks: number;
-  leftoverMessages: number;
-}
-
-/**
- * Reads the history table with its own read-only connection and checks that every execution's
- * sequence numbers are unique and contiguous from 0; counts activity tasks and inbox messages left.
- */
-export function rawStoreReport(dbPath: string): RawStoreReport {
-  const db = new Database(dbPath, { readonly: true });
-  try {
-    const rows = db
-      .prepare(
-        "SELECT hub, instance_id, execution_id, seq FROM history ORDER BY hub, instance_id, execution_id, seq",
-      )
-      .all() as { hub: string; instance_id: string; execution_id: string; seq: number }[];
-    const problems: string[] = [];
-    const nextSeq = new Map<string, number>();
-    for (const row of rows) {
-      const key = `${row.hub}/${row.instance_id}/${row.execution_id}`;
-      const expected = nextSeq.get(key) ?? 0;
-      if (row.seq !== expected) problems.push(`${key}: seq ${row.seq} where ${expected} was expected`);
-      nextSeq.set(key, row.seq + 1);
-    }
-    const count = (table: string) =>
-      (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-    return {
-      problems,
-      executions: nextSeq.size,
-      historyRows: rows.length,
-      leftoverTasks: count("activity_tasks"),
-      leftoverMessages: count("inbox"),
-    };
-  } finally {
-    db.close();
-  }
-}
-
-/** Rows in the raw history table, read with its own connection: a measure of orchestration progress. */
-export function historyRowCount(dbPath: string): number {
-  const db = new Database(dbPath, { readonly: true });
-  try {
-    return (db.prepare("SELECT count(*) AS n FROM history").get() as { n: number }).n;
-  } finally {
-    db.close();
-  }
-}
-
 /** Activity executions per idempotency key, from the counts file the workers append to. */
 export function readExecutionCounts(countsFile: string): Map<string, number> {
   const counts = new Map<string, number>();
@@ -165,12 +113,12 @@ async function statusWithHistory(client: DurableClient, instanceId: string): Pro
 
 /**
  * Asserts everything a crash must not break for `planned` (and their sub-orchestrations), reading
- * through `client` (whose store must share the file at `dbPath`) and the counts file.
+ * through `client`, the raw tables of `store` (the store `client` uses) and the counts file.
  */
 export async function verifyRecovery(
   client: DurableClient,
   planned: readonly PlannedInstance[],
-  paths: { dbPath: string; countsFile: string },
+  paths: { store: StoreSpec; countsFile: string },
 ): Promise<RecoveryReport> {
   const problems: string[] = [];
   const scheduledKeys: string[] = [];
@@ -211,7 +159,7 @@ export async function verifyRecovery(
   }
   assert.deepEqual(problems, [], "history invariants");
 
-  const raw = rawStoreReport(paths.dbPath);
+  const raw = await rawStore(paths.store).report();
   assert.deepEqual(raw.problems, [], "raw history sequence numbers");
   assert.equal(raw.executions, instances, "one stored execution per instance");
   assert.equal(raw.leftoverTasks, 0, "activity tasks left in the store");

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { TaskHub } from "../../src/hub.js";
-import { eventually, historyActions, STORE_KINDS, sleep, useHubEnv } from "./fixtures.js";
+import { eventually, historyActions, STORE_KINDS, sleep, storeSuiteOptions, useHubEnv } from "./fixtures.js";
 
 /** Tracks how many calls are inside a section at once. */
 class OverlapProbe {
@@ -50,7 +50,7 @@ async function startedHub(hub: TaskHub, probe: OverlapProbe): Promise<TaskHub> {
 }
 
 for (const kind of STORE_KINDS) {
-  describe(`dispatch (${kind})`, () => {
+  describe(`dispatch (${kind})`, storeSuiteOptions(kind), () => {
     const env = useHubEnv(kind);
 
     test("maxConcurrentActivities: 2 runs 10 parallel activities at most two at a time", async () => {

@@ -15,6 +15,7 @@ import {
   STORE_KINDS,
   sleep,
   statusBecomes,
+  storeSuiteOptions,
   useHubEnv,
 } from "./fixtures.js";
 
@@ -51,7 +52,7 @@ async function startedHub(hub: TaskHub, slow: Gate, entered: { count: number }):
 }
 
 for (const kind of STORE_KINDS) {
-  describe(`raiseEvent, terminate, suspend and resume (${kind})`, () => {
+  describe(`raiseEvent, terminate, suspend and resume (${kind})`, storeSuiteOptions(kind), () => {
     const env = useHubEnv(kind);
     const setup = async () => {
       const slow = gate();

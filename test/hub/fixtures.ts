@@ -1,7 +1,8 @@
 /**
  * Shared fixtures of the hub integration tests: a per-test environment that builds task hubs on a
- * fresh store of either kind (and stops them afterwards), gates for holding activities open,
- * polling helpers and assertions on error codes.
+ * fresh store of any kind (and stops them afterwards; for PostgreSQL a fresh schema per test,
+ * dropped after it), gates for holding activities open, polling helpers and assertions on error
+ * codes.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -16,14 +17,35 @@ import type { EngineLogger } from "../../src/dispatch/runtime.js";
 import { TaskHub, type TaskHubOptions } from "../../src/hub.js";
 import type { OrchestrationStatus } from "../../src/status.js";
 import { MemoryStore } from "../../src/store/memory/memory-store.js";
+import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../../src/store/store.js";
+import {
+  dropSchema,
+  randomSchema,
+  TEST_DATABASE_URL,
+  unreachableReason,
+} from "../store-conformance/postgres-env.js";
 
 /** The stores every hub suite runs over. */
-export type StoreKind = "memory" | "sqlite";
+export type StoreKind = "memory" | "sqlite" | "postgres";
 
-/** Both store kinds, for `for (const kind of STORE_KINDS) describe(...)`. */
-export const STORE_KINDS: readonly StoreKind[] = ["memory", "sqlite"];
+/**
+ * Every store kind, for `for (const kind of STORE_KINDS) describe(label, storeSuiteOptions(kind), ...)`.
+ */
+export const STORE_KINDS: readonly StoreKind[] = ["memory", "sqlite", "postgres"];
+
+const postgresUnreachable = await unreachableReason();
+
+/**
+ * The `describe` options of a suite over `kind`: PostgreSQL suites are skipped, with the reason in
+ * the report, when the test database is unreachable, except under CI (`CI=true`), where they run
+ * and fail.
+ */
+export function storeSuiteOptions(kind: StoreKind): { skip?: string } {
+  if (kind !== "postgres" || postgresUnreachable === undefined || process.env.CI === "true") return {};
+  return { skip: `${postgresUnreachable} (set DATABASE_URL to run)` };
+}
 
 /** Engine log lines kept in memory, so expected warnings do not clutter test output. */
 export interface RecordingLogger extends EngineLogger {
@@ -46,7 +68,8 @@ export interface HubEnv {
   readonly logger: RecordingLogger;
   /**
    * A new store object on this test's database. SQLite: a new connection to the same file.
-   * Memory: the test's single MemoryStore (so only one hub of a test may be stopped before the end).
+   * PostgreSQL: a new pool on the test's schema. Memory: the test's single MemoryStore (so only
+   * one hub of a test may be stopped before the end).
    */
   store(): Store;
   /** A task hub on `store()`, with a short stop grace and a quiet logger; stopped after the test. */
@@ -56,20 +79,27 @@ export interface HubEnv {
 /** Registers beforeEach/afterEach in the enclosing `describe`: a fresh database per test. */
 export function useHubEnv(kind: StoreKind): HubEnv {
   let dir: string | undefined;
+  let schema: string | undefined;
   let memory: MemoryStore | undefined;
   let logger = recordingLogger();
   const hubs: TaskHub[] = [];
   beforeEach(() => {
     logger = recordingLogger();
     if (kind === "sqlite") dir = mkdtempSync(join(tmpdir(), "refrain-hub-"));
+    else if (kind === "postgres") schema = randomSchema();
     else memory = new MemoryStore();
   });
   afterEach(async () => {
     const all = hubs.splice(0);
-    await Promise.all(all.map((h) => h.stop()));
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    dir = undefined;
-    memory = undefined;
+    try {
+      await Promise.all(all.map((h) => h.stop()));
+    } finally {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+      if (schema) await dropSchema(schema);
+      dir = undefined;
+      schema = undefined;
+      memory = undefined;
+    }
   });
   const env: HubEnv = {
     kind,
@@ -80,6 +110,10 @@ export function useHubEnv(kind: StoreKind): HubEnv {
       if (kind === "memory") {
         assert.ok(memory, "no store: the environment is used outside a test");
         return memory;
+      }
+      if (kind === "postgres") {
+        assert.ok(schema, "no schema: the environment is used outside a test");
+        return new PostgresStore({ connectionString: TEST_DATABASE_URL, schema, pool: { max: 4 } });
       }
       assert.ok(dir, "no database: the environment is used outside a test");
       return new SqliteStore({ path: join(dir, "refrain.db") });

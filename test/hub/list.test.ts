@@ -7,7 +7,7 @@ import { describe, test } from "node:test";
 import type { DurableClient } from "../../src/client.js";
 import type { TaskHub } from "../../src/hub.js";
 import type { OrchestrationStatus } from "../../src/status.js";
-import { immediate, STORE_KINDS, sleep, statusBecomes, useHubEnv } from "./fixtures.js";
+import { immediate, STORE_KINDS, sleep, statusBecomes, storeSuiteOptions, useHubEnv } from "./fixtures.js";
 
 /** Reads every page of a listing and returns the pages' sizes and all instance IDs in order. */
 async function readAllPages(
@@ -42,7 +42,7 @@ async function startedHub(hub: TaskHub): Promise<TaskHub> {
 }
 
 for (const kind of STORE_KINDS) {
-  describe(`listInstances (${kind})`, () => {
+  describe(`listInstances (${kind})`, storeSuiteOptions(kind), () => {
     const env = useHubEnv(kind);
 
     test("23 instances come in pages of 10, 10 and 3, each exactly once, oldest first", async () => {

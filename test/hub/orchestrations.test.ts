@@ -17,6 +17,7 @@ import {
   STORE_KINDS,
   sleep,
   statusBecomes,
+  storeSuiteOptions,
   useHubEnv,
 } from "./fixtures.js";
 
@@ -130,7 +131,7 @@ async function startedHub(hub: TaskHub, attempts: number[], gated: Gate): Promis
 }
 
 for (const kind of STORE_KINDS) {
-  describe(`orchestrator behaviours (${kind})`, () => {
+  describe(`orchestrator behaviours (${kind})`, storeSuiteOptions(kind), () => {
     const env = useHubEnv(kind);
     const setup = async (log?: (level: LogLevel, instanceId: string, args: unknown[]) => void) => {
       const attempts: number[] = [];

@@ -8,12 +8,12 @@ import { InvalidArgumentError } from "../../src/core/errors.js";
 import type { OrchestratorFunction } from "../../src/core/replay.js";
 import { TaskHub } from "../../src/hub.js";
 import { MemoryStore } from "../../src/store/memory/memory-store.js";
-import { immediate, rejectsWithCode, STORE_KINDS, sleep, useHubEnv } from "./fixtures.js";
+import { immediate, rejectsWithCode, STORE_KINDS, sleep, storeSuiteOptions, useHubEnv } from "./fixtures.js";
 
 const noop = immediate(() => "ok");
 
 for (const kind of STORE_KINDS) {
-  describe(`TaskHub registration and lifecycle (${kind})`, () => {
+  describe(`TaskHub registration and lifecycle (${kind})`, storeSuiteOptions(kind), () => {
     const env = useHubEnv(kind);
 
     test("registration returns typed references and lists names sorted", () => {

@@ -13,6 +13,7 @@ import {
   STORE_KINDS,
   sleep,
   statusBecomes,
+  storeSuiteOptions,
   useHubEnv,
 } from "./fixtures.js";
 
@@ -73,7 +74,7 @@ async function startedHub(hub: TaskHub, runs: Runs): Promise<TaskHub> {
 }
 
 for (const kind of STORE_KINDS) {
-  describe(`rewind, restart and purge (${kind})`, () => {
+  describe(`rewind, restart and purge (${kind})`, storeSuiteOptions(kind), () => {
     const env = useHubEnv(kind);
     const setup = async () => {
       const runs: Runs = { prepare: 0, flaky: 0, finish: 0, add: 0, child: 0 };

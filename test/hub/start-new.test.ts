@@ -14,6 +14,7 @@ import {
   STORE_KINDS,
   sleep,
   statusBecomes,
+  storeSuiteOptions,
   useHubEnv,
 } from "./fixtures.js";
 
@@ -34,7 +35,7 @@ function echoHub(hub: TaskHub): TaskHub {
 }
 
 for (const kind of STORE_KINDS) {
-  describe(`startNew (${kind})`, () => {
+  describe(`startNew (${kind})`, storeSuiteOptions(kind), () => {
     const env = useHubEnv(kind);
 
     test("returns a fresh UUID when no ID is given and runs the orchestration", async () => {

@@ -7,7 +7,14 @@ import { describe, test } from "node:test";
 import { InstanceNotFoundError, TimeoutError } from "../../src/core/errors.js";
 import type { TaskHub } from "../../src/hub.js";
 import type { Store } from "../../src/store/store.js";
-import { rejectsWithCode, STORE_KINDS, sleep, statusBecomes, useHubEnv } from "./fixtures.js";
+import {
+  rejectsWithCode,
+  STORE_KINDS,
+  sleep,
+  statusBecomes,
+  storeSuiteOptions,
+  useHubEnv,
+} from "./fixtures.js";
 
 /** An upstream failure with extra fields, as real HTTP client errors have. */
 class HttpError extends Error {
@@ -58,7 +65,7 @@ async function startedHub(hub: TaskHub): Promise<TaskHub> {
 }
 
 for (const kind of STORE_KINDS) {
-  describe(`getStatus and waitForCompletion (${kind})`, () => {
+  describe(`getStatus and waitForCompletion (${kind})`, storeSuiteOptions(kind), () => {
     const env = useHubEnv(kind);
 
     test("getStatus of an unknown instance is undefined", async () => {

@@ -17,6 +17,7 @@ import {
   rejectsWithCode,
   STORE_KINDS,
   statusBecomes,
+  storeSuiteOptions,
   useHubEnv,
 } from "./fixtures.js";
 
@@ -39,7 +40,7 @@ function circular(): Record<string, unknown> {
 }
 
 for (const kind of STORE_KINDS) {
-  describe(`client input validation (${kind})`, () => {
+  describe(`client input validation (${kind})`, storeSuiteOptions(kind), () => {
     const env = useHubEnv(kind);
 
     test("bad instance IDs are INVALID_ARGUMENT and create nothing", async () => {
