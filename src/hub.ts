@@ -40,6 +40,11 @@ export interface TaskHubOptions {
   maxPayloadBytes?: number;
   /** Upper bound of the idle polling interval that notices work from other processes (default 1000 ms). */
   maxIdleMs?: number;
+  /**
+   * Instances whose replay state this process keeps in memory between steps (default 1000; 0
+   * disables). A cached instance's next step costs O(new events) instead of a full replay.
+   */
+  replayCacheSize?: number;
   /** How long `stop()` waits for running activities before releasing them (default 10 000 ms). */
   stopGraceMs?: number;
   /**
@@ -59,6 +64,12 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value < 1)
     throw new InvalidArgumentError(`${name} must be a positive integer`);
+  return value;
+}
+
+function nonNegativeInt(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 0) throw new InvalidArgumentError(`${name} must be an integer ≥ 0`);
   return value;
 }
 
@@ -83,6 +94,7 @@ export class TaskHub implements NameRegistry {
     maxPayloadBytes: number;
     maxIdleMs: number;
     stopGraceMs: number;
+    replayCacheSize: number;
   };
 
   constructor(options: TaskHubOptions = {}) {
@@ -100,6 +112,7 @@ export class TaskHub implements NameRegistry {
       maxPayloadBytes: positiveInt("maxPayloadBytes", options.maxPayloadBytes, DEFAULT_MAX_PAYLOAD_BYTES),
       maxIdleMs: positiveInt("maxIdleMs", options.maxIdleMs, 1_000),
       stopGraceMs: positiveInt("stopGraceMs", options.stopGraceMs, 10_000),
+      replayCacheSize: nonNegativeInt("replayCacheSize", options.replayCacheSize, 1_000),
     };
     positiveInt("maxConcurrentActivities", options.maxConcurrentActivities, 16);
     positiveInt("maxConcurrentOrchestrations", options.maxConcurrentOrchestrations, 16);
@@ -180,6 +193,7 @@ export class TaskHub implements NameRegistry {
       leaseMs: this.settings.leaseMs,
       maxPayloadBytes: this.settings.maxPayloadBytes,
       maxIdleMs: this.settings.maxIdleMs,
+      replayCacheSize: this.settings.replayCacheSize,
       logger: this.options.logger ?? defaultEngineLogger,
       logSink: this.options.orchestrationLog,
     };

@@ -145,6 +145,15 @@ export class OrchestrationExecutor implements ReplayHost {
     };
   }
 
+  /**
+   * Treats the actions returned by the last `execute` as recorded in history (their checkpoint
+   * committed), so this executor can take the next step with `execute([], fresh)` instead of a
+   * replay from the start. Only valid when nobody else changed the history in between.
+   */
+  acknowledgeRecorded(): void {
+    this.pending.clear();
+  }
+
   // ---- ReplayHost ----
 
   nextSequence(): number {

@@ -38,13 +38,23 @@ export interface StepInput {
 export interface StepOutput {
   checkpoint: Checkpoint;
   result?: ExecutionResult;
+  /**
+   * The executor after this step, when it may continue incrementally once the checkpoint commits
+   * (not after completion, continue-as-new or rewind).
+   */
+  executor?: OrchestrationExecutor;
 }
 
-/** Runs one step of `fn` over the input and returns the checkpoint to commit. */
+/**
+ * Runs one step of `fn` over the input and returns the checkpoint to commit. `warm`, when given,
+ * is the executor returned by this instance's previous step, whose checkpoint committed and whose
+ * history nobody changed since: it continues from where it stopped instead of replaying history.
+ */
 export function runOrchestrationStep(
   fn: OrchestratorFunction,
   input: StepInput,
   options: Omit<ExecutorOptions, "instanceId">,
+  warm?: OrchestrationExecutor,
 ): StepOutput {
   const { instance, now } = input;
   const consumedMessageIds = input.messages.map((m) => m.id);
@@ -54,8 +64,9 @@ export function runOrchestrationStep(
   const rewind = applicable.find((m) => m.event.kind === "ExecutionRewound");
   // The client flips a rewound instance from Failed to Pending when it records the request, so
   // "failed" is read from history: the execution ended with a Failed completion.
-  const failed = input.history.some((e) => e.kind === "ExecutionCompleted" && e.status === "Failed");
-  const rewinding = failed && rewind !== undefined;
+  const rewinding =
+    rewind !== undefined &&
+    input.history.some((e) => e.kind === "ExecutionCompleted" && e.status === "Failed");
 
   if (isTerminalStatus(instance.runtimeStatus) && !rewinding) {
     return { checkpoint: unchanged(instance, consumedMessageIds) };
@@ -77,8 +88,16 @@ export function runOrchestrationStep(
     fresh.push(message.event);
   }
 
-  const executor = new OrchestrationExecutor(fn, { ...options, instanceId: instance.instanceId });
-  const result = executor.execute(past, fresh);
+  let executor: OrchestrationExecutor;
+  let result: ExecutionResult;
+  if (warm && !rewinding) {
+    executor = warm;
+    executor.acknowledgeRecorded();
+    result = executor.execute([], fresh);
+  } else {
+    executor = new OrchestrationExecutor(fn, { ...options, instanceId: instance.instanceId });
+    result = executor.execute(past, fresh);
+  }
   const started = [...past, ...fresh].find((e): e is ExecutionStartedEvent => e.kind === "ExecutionStarted");
   const out = new CheckpointBuilder(instance, now, input.newExecutionId, started);
   for (const action of result.actions) out.addAction(action);
@@ -110,7 +129,7 @@ export function runOrchestrationStep(
     messages: out.messages,
     children: out.children,
   };
-  return { checkpoint, result };
+  return { checkpoint, result, ...(result.completion || rewinding ? {} : { executor }) };
 }
 
 /** A checkpoint that only consumes messages (they arrived for a finished instance or a stale execution). */

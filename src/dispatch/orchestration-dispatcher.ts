@@ -9,6 +9,7 @@ import { runOrchestrationStep } from "../core/runtime-state.js";
 import type { OrchestrationLease, OrchestrationWorkItem } from "../store/store.js";
 import { faultPoint } from "./faults.js";
 import { LeaseKeeper } from "./lease-keeper.js";
+import { ReplayCache } from "./replay-cache.js";
 import type { HubRuntime } from "./runtime.js";
 import { WorkLoop } from "./work-loop.js";
 
@@ -19,12 +20,14 @@ const FAILED_STEP_RETRY_MS = 2_000;
 export class OrchestrationDispatcher {
   private readonly loop: WorkLoop<OrchestrationWorkItem>;
   private readonly names: string[];
+  private readonly cache: ReplayCache;
 
   constructor(
     private readonly rt: HubRuntime,
     concurrency: number,
   ) {
     this.names = [...rt.orchestrators.keys()];
+    this.cache = new ReplayCache(rt.replayCacheSize);
     this.loop = new WorkLoop({
       name: "orchestrations",
       concurrency,
@@ -60,7 +63,9 @@ export class OrchestrationDispatcher {
     );
     try {
       if (!fn) throw new Error(`orchestrator '${item.instance.name}' is not registered in this worker`);
-      const { checkpoint } = runOrchestrationStep(
+      const { instanceId, executionId } = item.instance;
+      const warm = this.cache.take(instanceId, executionId, item.history.length);
+      const { checkpoint, executor } = runOrchestrationStep(
         fn,
         {
           instance: item.instance,
@@ -70,9 +75,14 @@ export class OrchestrationDispatcher {
           newExecutionId: randomUUID,
         },
         { registry: rt.registry, maxPayloadBytes: rt.maxPayloadBytes, logSink: rt.logSink },
+        warm,
       );
       faultPoint("orchestration:before-commit");
       await rt.store.commitOrchestration(keeper.stopAndGet(), checkpoint);
+      if (executor && checkpoint.history.mode === "append") {
+        const historyLength = item.history.length + checkpoint.history.events.length;
+        this.cache.put(instanceId, checkpoint.instance.executionId, historyLength, executor);
+      }
       faultPoint("orchestration:after-commit");
     } catch (err) {
       keeper.stop();

@@ -56,6 +56,8 @@ export interface HubRuntime {
   leaseMs: number;
   maxPayloadBytes: number;
   maxIdleMs: number;
+  /** Instances whose replay state this worker keeps warm (0 disables the cache). */
+  replayCacheSize: number;
   logger: EngineLogger;
   logSink: LogSink | undefined;
 }
