@@ -28,6 +28,7 @@ import {
   type OrchestratorRef,
   refName,
 } from "./core/refs.js";
+import { currentTraceparent } from "./observability/tracing.js";
 import { type OrchestrationStatus, type StatusOptions, toStatus } from "./status.js";
 import type { InstanceFilter, Store } from "./store/store.js";
 
@@ -367,6 +368,7 @@ export class DurableClient {
     await this.binding.ready();
     const now = new Date();
     const executionId = randomUUID();
+    const traceContext = currentTraceparent(); // the caller's active span becomes the instance's parent
     await this.binding.store.createInstance(this.binding.hub, {
       instanceId,
       name,
@@ -380,6 +382,7 @@ export class DurableClient {
         executionId,
         input,
         ...(startAt ? { scheduledStartTime: startAt.toISOString() } : {}),
+        ...(traceContext ? { traceContext } : {}),
       }),
       visibleAt: startAt ? startAt.getTime() : now.getTime(),
     });

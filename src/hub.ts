@@ -12,13 +12,8 @@ import { type ActivityRef, type NameRegistry, nameProblem, type OrchestratorRef 
 import type { OrchestratorFunction } from "./core/replay.js";
 import { ActivityDispatcher } from "./dispatch/activity-dispatcher.js";
 import { OrchestrationDispatcher } from "./dispatch/orchestration-dispatcher.js";
-import {
-  type ActivityContext,
-  type ActivityFunction,
-  defaultEngineLogger,
-  type EngineLogger,
-  type HubRuntime,
-} from "./dispatch/runtime.js";
+import type { ActivityContext, ActivityFunction, EngineLogger, HubRuntime } from "./dispatch/runtime.js";
+import { createLogger } from "./observability/logging.js";
 import { SqliteStore } from "./store/sqlite/sqlite-store.js";
 import type { Store } from "./store/store.js";
 
@@ -52,7 +47,10 @@ export interface TaskHubOptions {
    * any orchestrator is registered). Set it when several processes serve different functions.
    */
   acceptUnregisteredNames?: boolean;
-  /** Engine log lines. Default: warnings and errors to stderr. */
+  /**
+   * Engine log lines. Default: `createLogger()`: level `REFRAIN_LOG_LEVEL` (default warn), JSON
+   * lines unless stderr is a TTY or `REFRAIN_LOG_FORMAT` says otherwise. See docs/observability.md.
+   */
   logger?: EngineLogger;
   /** Where orchestrators' replay-safe `ctx.log` writes. Default: console. */
   orchestrationLog?: LogSink;
@@ -194,7 +192,7 @@ export class TaskHub implements NameRegistry {
       maxPayloadBytes: this.settings.maxPayloadBytes,
       maxIdleMs: this.settings.maxIdleMs,
       replayCacheSize: this.settings.replayCacheSize,
-      logger: this.options.logger ?? defaultEngineLogger,
+      logger: this.options.logger ?? createLogger(),
       logSink: this.options.orchestrationLog,
     };
     const orchestrations = new OrchestrationDispatcher(rt, this.options.maxConcurrentOrchestrations ?? 16);

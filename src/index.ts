@@ -41,8 +41,24 @@ export type { OrchestratorFunction } from "./core/replay.js";
 export type { RetryPolicy, TaskResult } from "./core/tasks.js";
 export { ExternalEventTask, RetryOptions, Task, TimerTask } from "./core/tasks.js";
 export type { ActivityContext, ActivityFunction, EngineLogger } from "./dispatch/runtime.js";
+export type {
+  HttpManagementPayload,
+  HttpResponseInit,
+  RequestLike,
+  StatusBody,
+} from "./http/management.js";
+export { createCheckStatusResponse, createHttpManagementPayload } from "./http/management.js";
+export type { HttpHandlerOptions, HttpRequestHandler, HttpServer, HttpServerOptions } from "./http/server.js";
+export { createHttpHandler, createHttpServer } from "./http/server.js";
 export type { TaskHubOptions } from "./hub.js";
 export { TaskHub } from "./hub.js";
+export type {
+  CreateLoggerOptions,
+  EngineLogFormat,
+  EngineLogLevel,
+  PinoLike,
+} from "./observability/logging.js";
+export { createLogger, fromPino } from "./observability/logging.js";
 export type { HistoryEventView, OrchestrationStatus, StatusOptions } from "./status.js";
 export { MemoryStore } from "./store/memory/memory-store.js";
 export type { PostgresStoreOptions } from "./store/postgres/postgres-store.js";

@@ -59,6 +59,8 @@ export interface ExecutionStartedEvent extends EventBase {
   parent?: ParentInfo;
   /** ISO time the start was scheduled for (`startNew({ startAt })`). */
   scheduledStartTime?: string;
+  /** W3C traceparent of the span that started this execution (client, parent or previous execution). */
+  traceContext?: string;
 }
 
 /** Marks the start of one orchestrator step; its timestamp is `currentUtcDateTime`. */

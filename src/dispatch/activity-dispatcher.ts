@@ -6,6 +6,8 @@
 import { deserialize, serialize } from "../core/codec.js";
 import { LeaseLostError, RefrainError, toFailureDetails } from "../core/errors.js";
 import { makeEvent, type TaskCompletedEvent, type TaskFailedEvent } from "../core/events.js";
+import { ActivityTracing } from "../observability/activity-trace.js";
+import { EngineMetrics } from "../observability/metrics.js";
 import type { ActivityLease, ActivityWorkItem } from "../store/store.js";
 import { faultPoint } from "./faults.js";
 import { LeaseKeeper } from "./lease-keeper.js";
@@ -20,12 +22,16 @@ export class ActivityDispatcher {
     string,
     { abort: AbortController; keeper: LeaseKeeper<ActivityLease> }
   >();
+  private readonly tracing: ActivityTracing;
+  private readonly metrics: EngineMetrics;
 
   constructor(
     private readonly rt: HubRuntime,
     concurrency: number,
   ) {
     this.names = [...rt.activities.keys()];
+    this.tracing = new ActivityTracing(rt.store, rt.hub);
+    this.metrics = new EngineMetrics(rt.hub);
     this.loop = new WorkLoop({
       name: "activities",
       concurrency,
@@ -83,21 +89,42 @@ export class ActivityDispatcher {
     this.running.set(task.id, { abort, keeper });
     try {
       faultPoint("activity:before-run");
-      const result = await this.invoke(item, abort.signal);
+      const fields = {
+        instanceId: task.instanceId,
+        activity: task.name,
+        taskId: task.taskId,
+        attempt: task.attempt,
+        deliveryCount: task.deliveryCount,
+      };
+      rt.logger.debug("activity started", fields);
+      const began = performance.now();
+      const result = await this.tracing.run(task, () => this.invoke(item, abort.signal));
+      const durationMs = performance.now() - began;
+      this.metrics.activity(task.name, durationMs, result.kind === "TaskFailed");
+      rt.logger.debug(result.kind === "TaskFailed" ? "activity threw" : "activity returned", {
+        ...fields,
+        durationMs: Math.round(durationMs),
+        ...(result.kind === "TaskFailed" ? { error: result.failure.message } : {}),
+      });
       if (abort.signal.aborted) return;
       faultPoint("activity:before-complete");
       await rt.store.completeActivity(keeper.stopAndGet(), result);
       faultPoint("activity:after-complete");
     } catch (err) {
       if (err instanceof LeaseLostError) {
+        this.metrics.leaseLost("activity");
         rt.logger.warn("activity result discarded: lease lost", {
           instanceId: task.instanceId,
           activity: task.name,
+          taskId: task.taskId,
+          attempt: task.attempt,
         });
       } else {
         rt.logger.error("could not complete activity; it will be redelivered", {
           instanceId: task.instanceId,
           activity: task.name,
+          taskId: task.taskId,
+          attempt: task.attempt,
           error: String(err),
         });
         await rt.store.abandonActivity(keeper.current, 1_000).catch(() => {});

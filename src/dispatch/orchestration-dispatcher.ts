@@ -5,7 +5,12 @@
  */
 import { randomUUID } from "node:crypto";
 import { LeaseLostError } from "../core/errors.js";
+import type { Checkpoint } from "../core/records.js";
 import { runOrchestrationStep } from "../core/runtime-state.js";
+import { EngineMetrics } from "../observability/metrics.js";
+import { type StepFacts, stepFacts } from "../observability/step-facts.js";
+import { logStep } from "../observability/step-log.js";
+import { propagateTraceContext, traceStep } from "../observability/step-trace.js";
 import type { OrchestrationLease, OrchestrationWorkItem } from "../store/store.js";
 import { faultPoint } from "./faults.js";
 import { LeaseKeeper } from "./lease-keeper.js";
@@ -21,6 +26,7 @@ export class OrchestrationDispatcher {
   private readonly loop: WorkLoop<OrchestrationWorkItem>;
   private readonly names: string[];
   private readonly cache: ReplayCache;
+  private readonly metrics: EngineMetrics;
 
   constructor(
     private readonly rt: HubRuntime,
@@ -28,6 +34,7 @@ export class OrchestrationDispatcher {
   ) {
     this.names = [...rt.orchestrators.keys()];
     this.cache = new ReplayCache(rt.replayCacheSize);
+    this.metrics = new EngineMetrics(rt.hub);
     this.loop = new WorkLoop({
       name: "orchestrations",
       concurrency,
@@ -64,21 +71,27 @@ export class OrchestrationDispatcher {
     try {
       if (!fn) throw new Error(`orchestrator '${item.instance.name}' is not registered in this worker`);
       const { instanceId, executionId } = item.instance;
+      const began = performance.now();
       const warm = this.cache.take(instanceId, executionId, item.history.length);
+      if (this.cache.capacity > 0) this.metrics.cacheLookup(warm !== undefined);
+      const now = new Date();
       const { checkpoint, executor } = runOrchestrationStep(
         fn,
         {
           instance: item.instance,
           history: item.history,
           messages: item.messages,
-          now: new Date(),
+          now,
           newExecutionId: randomUUID,
         },
         { registry: rt.registry, maxPayloadBytes: rt.maxPayloadBytes, logSink: rt.logSink },
         warm,
       );
+      const facts = stepFacts(item.instance, item.history, item.messages, checkpoint, now);
+      propagateTraceContext(facts, checkpoint);
       faultPoint("orchestration:before-commit");
       await rt.store.commitOrchestration(keeper.stopAndGet(), checkpoint);
+      this.observe(facts, checkpoint, performance.now() - began);
       if (executor && checkpoint.history.mode === "append") {
         const historyLength = item.history.length + checkpoint.history.events.length;
         this.cache.put(instanceId, checkpoint.instance.executionId, historyLength, executor);
@@ -87,14 +100,34 @@ export class OrchestrationDispatcher {
     } catch (err) {
       keeper.stop();
       if (err instanceof LeaseLostError) {
-        rt.logger.warn("orchestration step discarded: lease lost", { instanceId: item.instance.instanceId });
+        this.metrics.leaseLost("orchestration");
+        rt.logger.warn("orchestration step discarded: lease lost", {
+          instanceId: item.instance.instanceId,
+          name: item.instance.name,
+        });
         return;
       }
       rt.logger.error("orchestration step failed; will retry", {
         instanceId: item.instance.instanceId,
+        name: item.instance.name,
         error: err instanceof Error ? (err.stack ?? err.message) : String(err),
       });
       await rt.store.abandonOrchestration(keeper.current, FAILED_STEP_RETRY_MS).catch(() => {});
+    }
+  }
+
+  /** Logs, traces and counts a committed step; a failure here never undoes the step. */
+  private observe(facts: StepFacts, checkpoint: Checkpoint, durationMs: number): void {
+    try {
+      logStep(this.rt.logger, facts, checkpoint, durationMs);
+      traceStep(facts);
+      this.metrics.step(facts, durationMs);
+    } catch (err) {
+      this.rt.logger.error("could not record a step's logs, spans or metrics", {
+        instanceId: facts.instanceId,
+        name: facts.name,
+        error: String(err),
+      });
     }
   }
 }

@@ -28,21 +28,17 @@ export interface ActivityContext {
 /** An activity implementation. */
 export type ActivityFunction<I = unknown, O = unknown> = (input: I, ctx: ActivityContext) => O | Promise<O>;
 
-/** Engine log lines (not the orchestrator's replay-safe log). */
+/**
+ * Engine log lines (not the orchestrator's replay-safe log): a message plus structured fields
+ * (`instanceId`, `name`, `taskId`…). Built by `createLogger`; `fromPino` adapts a pino logger
+ * (both in observability/logging.ts).
+ */
 export interface EngineLogger {
   debug(message: string, fields?: Record<string, unknown>): void;
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
 }
-
-/** Logs warnings and errors to stderr; debug and info are silent. */
-export const defaultEngineLogger: EngineLogger = {
-  debug: () => {},
-  info: () => {},
-  warn: (message, fields) => console.warn(`refrain: ${message}`, fields ?? ""),
-  error: (message, fields) => console.error(`refrain: ${message}`, fields ?? ""),
-};
 
 /** Settings and registrations shared by a hub's dispatchers. */
 export interface HubRuntime {

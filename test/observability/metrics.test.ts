@@ -1,0 +1,87 @@
+/**
+ * Metrics: instances started and ended by name and status, activity and checkpoint durations,
+ * and replay cache hits and misses, read through an in-memory metric reader.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { DataPoint, Histogram } from "@opentelemetry/sdk-metrics";
+import { TaskHub } from "../../src/hub.js";
+import { createLogger } from "../../src/observability/logging.js";
+import { MemoryStore } from "../../src/store/memory/memory-store.js";
+import { installMetrics } from "./otel.js";
+
+const reader = installMetrics();
+
+/** The data points of one metric in the latest collection. */
+async function points(name: string): Promise<DataPoint<number | Histogram>[]> {
+  const exporter = await reader.collect();
+  const latest = exporter.getMetrics().at(-1);
+  const metric = latest?.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === name);
+  return (metric?.dataPoints ?? []) as DataPoint<number | Histogram>[];
+}
+
+function sum(list: DataPoint<number | Histogram>[], filter: (a: Record<string, unknown>) => boolean): number {
+  return list
+    .filter((p) => filter(p.attributes))
+    .reduce((total, p) => total + (typeof p.value === "number" ? p.value : p.value.count), 0);
+}
+
+describe("metrics", () => {
+  test("instances, activities, checkpoints and the replay cache are counted", async () => {
+    const hub = new TaskHub({
+      store: new MemoryStore(),
+      logger: createLogger({ level: "silent" }),
+      orchestrationLog: () => {},
+    });
+    hub.activity("Add", ([a, b]: [number, number]) => a + b);
+    hub.activity("Fail", () => {
+      throw new Error("no");
+    });
+    hub.orchestrator("Sum", function* (ctx) {
+      const x = yield* ctx.callActivity<number>("Add", [1, 2]);
+      return yield* ctx.callActivity<number>("Add", [x, 3]);
+    });
+    hub.orchestrator("Doomed", function* (ctx) {
+      return yield* ctx.callActivity("Fail");
+    });
+    await hub.start();
+    try {
+      const ok = await hub.client.startNew("Sum", { input: null });
+      const bad = await hub.client.startNew("Doomed", { input: null });
+      assert.equal((await hub.client.waitForCompletion(ok, { timeoutMs: 10_000 })).output, 6);
+      assert.equal((await hub.client.waitForCompletion(bad, { timeoutMs: 10_000 })).runtimeStatus, "Failed");
+    } finally {
+      await hub.stop();
+    }
+    const name = (n: string) => (a: Record<string, unknown>) => a["refrain.orchestration.name"] === n;
+    assert.equal(sum(await points("refrain.instances.started"), name("Sum")), 1);
+    const ended = await points("refrain.instances.ended");
+    assert.equal(
+      sum(ended, (a) => name("Sum")(a) && a["refrain.status"] === "Completed"),
+      1,
+    );
+    assert.equal(
+      sum(ended, (a) => name("Doomed")(a) && a["refrain.status"] === "Failed"),
+      1,
+    );
+
+    const activities = await points("refrain.activity.duration");
+    assert.equal(
+      sum(activities, (a) => a["refrain.task.name"] === "Add" && a["refrain.failed"] === false),
+      2,
+    );
+    assert.equal(
+      sum(activities, (a) => a["refrain.task.name"] === "Fail" && a["refrain.failed"] === true),
+      1,
+    );
+
+    const steps = sum(await points("refrain.checkpoint.duration"), name("Sum"));
+    assert.ok(steps >= 3, `one checkpoint per step (got ${steps})`);
+    const lookups = await points("refrain.replay_cache.lookups");
+    assert.ok(
+      sum(lookups, (a) => a["refrain.cache_hit"] === true) >= 2,
+      "later steps reuse the warm executor",
+    );
+    assert.ok(sum(lookups, (a) => a["refrain.cache_hit"] === false) >= 2, "first steps miss");
+  });
+});
