@@ -6,6 +6,7 @@ import { type CommandSpec, GLOBAL_OPTIONS, type OptionSpec, type PositionalSpec 
 import { CONTROL_COMMANDS } from "./control-commands.js";
 import { MIGRATE_COMMAND } from "./migrate-command.js";
 import { QUERY_COMMANDS } from "./query-commands.js";
+import { SERVE_COMMAND } from "./serve-command.js";
 
 const HELP_ORDER = [
   "start",
@@ -20,6 +21,7 @@ const HELP_ORDER = [
   "restart",
   "purge",
   "migrate",
+  "serve",
 ];
 
 /** Every command, in the order help lists them. */
@@ -27,6 +29,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...CONTROL_COMMANDS,
   ...QUERY_COMMANDS,
   MIGRATE_COMMAND,
+  SERVE_COMMAND,
 ].sort((a, b) => HELP_ORDER.indexOf(a.name) - HELP_ORDER.indexOf(b.name));
 
 /** The command with this name, or undefined. */
