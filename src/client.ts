@@ -28,6 +28,13 @@ import {
   type OrchestratorRef,
   refName,
 } from "./core/refs.js";
+import {
+  createCheckStatusResponse,
+  createHttpManagementPayload,
+  type HttpManagementPayload,
+  type HttpResponseInit,
+  type RequestLike,
+} from "./http/management.js";
 import { currentTraceparent } from "./observability/tracing.js";
 import { type OrchestrationStatus, type StatusOptions, toStatus } from "./status.js";
 import type { InstanceFilter, Store } from "./store/store.js";
@@ -67,6 +74,8 @@ export interface ClientBinding {
   /** Returns a registry when unknown orchestrator names are rejected. */
   registry: () => NameRegistry | undefined;
   maxPayloadBytes: number;
+  /** Origin of the HTTP management API, when configured. */
+  httpBaseUrl?: string;
 }
 
 function checkId(instanceId: unknown): string {
@@ -357,6 +366,40 @@ export class DurableClient {
       { instanceId, event, visibleAt: Date.now() },
       { onlyIfActive },
     );
+  }
+
+  /**
+   * Durable Functions' management URLs of `instanceId` on the hub's HTTP API
+   * (`TaskHubOptions.httpBaseUrl`). Throws `InvalidStateError` when no `httpBaseUrl` is configured.
+   */
+  createHttpManagementPayload(instanceId: string): HttpManagementPayload {
+    return createHttpManagementPayload(this.httpBaseUrl(), checkId(instanceId), {
+      taskHub: this.binding.hub,
+    });
+  }
+
+  /**
+   * Durable Functions' check-status response for `request`: 202 with `Location` (the status URL on
+   * `TaskHubOptions.httpBaseUrl`), `Retry-After` and the management payload as body. Throws
+   * `InvalidStateError` when no `httpBaseUrl` is configured.
+   */
+  createCheckStatusResponse(
+    request: RequestLike,
+    instanceId: string,
+  ): HttpResponseInit<HttpManagementPayload> {
+    return createCheckStatusResponse(request, checkId(instanceId), this.httpBaseUrl(), {
+      taskHub: this.binding.hub,
+    });
+  }
+
+  private httpBaseUrl(): string {
+    const base = this.binding.httpBaseUrl;
+    if (base === undefined) {
+      throw new InvalidStateError(
+        "management URLs need the HTTP API's address: pass httpBaseUrl (e.g. 'http://127.0.0.1:7071') to new TaskHub({ ... })",
+      );
+    }
+    return base;
   }
 
   private async create(

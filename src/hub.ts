@@ -8,11 +8,13 @@ import { DurableClient } from "./client.js";
 import { DEFAULT_MAX_PAYLOAD_BYTES } from "./core/codec.js";
 import type { LogSink } from "./core/context.js";
 import { InvalidArgumentError, RefrainError } from "./core/errors.js";
+import { HTTP_ACTIVITY_NAME } from "./core/http-types.js";
 import { type ActivityRef, type NameRegistry, nameProblem, type OrchestratorRef } from "./core/refs.js";
 import type { OrchestratorFunction } from "./core/replay.js";
 import { ActivityDispatcher } from "./dispatch/activity-dispatcher.js";
 import { OrchestrationDispatcher } from "./dispatch/orchestration-dispatcher.js";
 import type { ActivityContext, ActivityFunction, EngineLogger, HubRuntime } from "./dispatch/runtime.js";
+import { httpActivity } from "./http-activity.js";
 import { createLogger } from "./observability/logging.js";
 import { SqliteStore } from "./store/sqlite/sqlite-store.js";
 import type { Store } from "./store/store.js";
@@ -54,6 +56,11 @@ export interface TaskHubOptions {
   logger?: EngineLogger;
   /** Where orchestrators' replay-safe `ctx.log` writes. Default: console. */
   orchestrationLog?: LogSink;
+  /**
+   * Origin of this hub's HTTP management API (e.g. "http://127.0.0.1:7071"), used by
+   * `client.createHttpManagementPayload` and `client.createCheckStatusResponse`.
+   */
+  httpBaseUrl?: string;
 }
 
 const HUB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -69,6 +76,17 @@ function nonNegativeInt(name: string, value: number | undefined, fallback: numbe
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value < 0) throw new InvalidArgumentError(`${name} must be an integer ≥ 0`);
   return value;
+}
+
+function checkBaseUrl(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const url = typeof value === "string" && URL.canParse(value) ? new URL(value) : undefined;
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    throw new InvalidArgumentError(
+      `httpBaseUrl must be an absolute http(s) URL, got ${JSON.stringify(value)}`,
+    );
+  }
+  return url.origin;
 }
 
 /** A task hub: register functions, then `start()` workers and use `client`. */
@@ -121,7 +139,9 @@ export class TaskHub implements NameRegistry {
       ready: () => this.ready(),
       registry: () => this.strictRegistry(),
       maxPayloadBytes: this.settings.maxPayloadBytes,
+      httpBaseUrl: checkBaseUrl(options.httpBaseUrl),
     });
+    this.activities.set(HTTP_ACTIVITY_NAME, httpActivity as ActivityFunction);
   }
 
   /** Registers an activity and returns a typed reference to it. */
@@ -161,7 +181,7 @@ export class TaskHub implements NameRegistry {
     return [...this.orchestrators.keys()].sort();
   }
 
-  /** Registered activity names, sorted. */
+  /** Registered activity names, sorted; the built-in `refrain.http` (behind `ctx.callHttp`) included. */
   activityNames(): readonly string[] {
     return [...this.activities.keys()].sort();
   }

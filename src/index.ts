@@ -36,6 +36,7 @@ export {
 } from "./core/errors.js";
 export type { HistoryEvent, HistoryEventKind, RuntimeStatus } from "./core/events.js";
 export { RUNTIME_STATUSES } from "./core/events.js";
+export type { DurableHttpRequest, DurableHttpResponse } from "./core/http-types.js";
 export type { ActivityRef, OrchestratorRef } from "./core/refs.js";
 export type { OrchestratorFunction } from "./core/replay.js";
 export type { RetryPolicy, TaskResult } from "./core/tasks.js";

@@ -7,6 +7,13 @@ import { createHash } from "node:crypto";
 import type { OrchestratorAction } from "./actions.js";
 import { type Payload, serialize } from "./codec.js";
 import { ActivityNotFoundError, InvalidArgumentError, OrchestratorNotFoundError } from "./errors.js";
+import { DurableHttpTask } from "./http-task.js";
+import {
+  type DurableHttpRequest,
+  type DurableHttpResponse,
+  HTTP_ACTIVITY_NAME,
+  normaliseHttpRequest,
+} from "./http-types.js";
 import {
   type ActivityRef,
   instanceIdProblem,
@@ -206,6 +213,20 @@ export class OrchestrationContext<TInput = unknown> {
     const task = new TimerTask(id, new Date(fireAt.getTime()));
     this.host.record({ kind: "CreateTimer", id, fireAt: fireAt.toISOString() }, task);
     return task;
+  }
+
+  /**
+   * A durable HTTP call through the built-in `refrain.http` activity. A 202 with `Location` is
+   * polled on durable timers unless `asynchronousPatternEnabled` is false.
+   */
+  callHttp(request: DurableHttpRequest): Task<DurableHttpResponse> {
+    const normalised = normaliseHttpRequest(request);
+    return new DurableHttpTask(normalised, {
+      callActivity: (input) =>
+        this.scheduleActivity(HTTP_ACTIVITY_NAME, this.payload(input, HTTP_ACTIVITY_NAME), 1),
+      createTimer: (fireAt) => this.createTimer(fireAt),
+      now: () => this.host.currentUtcDateTime,
+    });
   }
 
   /** Waits for an external event. Events raised earlier are buffered; same-name waits are served in arrival order. */

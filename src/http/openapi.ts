@@ -136,6 +136,19 @@ export const OPENAPI_DOCUMENT: Json = {
         },
       },
       Purged: { type: "object", properties: { instancesDeleted: { type: "integer" } } },
+      Counts: {
+        type: "object",
+        required: ["counts", "total", "complete"],
+        properties: {
+          counts: {
+            type: "object",
+            description: "instances per runtime status, every status present",
+            additionalProperties: { type: "integer" },
+          },
+          total: { type: "integer" },
+          complete: { type: "boolean", description: "false when the scan stopped at 10,000 instances" },
+        },
+      },
     },
   },
   security: [{}, { header: [] }, { query: [] }],
@@ -164,6 +177,24 @@ export const OPENAPI_DOCUMENT: Json = {
           "409": problem("an instance with this ID is Pending, Running or Suspended"),
           "413": problem("body too large"),
           "415": problem("body is not application/json"),
+        },
+      }),
+    },
+    [`${P}/counts`]: {
+      get: op("countInstances", "how many instances there are per runtime status", {
+        parameters: [
+          query("instanceIdPrefix", "only IDs starting with this"),
+          query("createdTimeFrom", "created at or after", dateTime),
+          query("createdTimeTo", "created at or before", dateTime),
+          ...common,
+        ],
+        responses: {
+          "200": {
+            description: "the counts",
+            content: { "application/json": { schema: { $ref: "#/components/schemas/Counts" } } },
+          },
+          "400": errors["400"]!,
+          "401": errors["401"]!,
         },
       }),
     },

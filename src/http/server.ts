@@ -8,6 +8,8 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { InvalidArgumentError } from "../core/errors.js";
 import type { TaskHub } from "../hub.js";
+import { COUNTS_QUERY, countInstances } from "./counts.js";
+import { serveDashboard } from "./dashboard/serve.js";
 import { requestOrigin } from "./management.js";
 import { OPENAPI_DOCUMENT } from "./openapi.js";
 import { HttpProblem, sendProblem, toProblem } from "./problem.js";
@@ -57,9 +59,10 @@ async function openApi(ctx: { req: IncomingMessage; maxBodyBytes: number }): Pro
   return { status: 200, body: OPENAPI_DOCUMENT };
 }
 
-/** Every route the router knows: management, event stream, OpenAPI document. */
+/** Every route the router knows: management, counts, event stream, OpenAPI document. */
 export const ROUTES: readonly Route[] = [
   ...MANAGEMENT_ROUTES,
+  { method: "GET", path: `${PREFIX}/counts`, query: COUNTS_QUERY, handle: countInstances },
   {
     method: "GET",
     path: `${PREFIX}/instances/{instanceId}/stream`,
@@ -167,6 +170,7 @@ export function createHttpHandler(hub: TaskHub, options: HttpHandlerOptions = {}
     } catch {
       throw new HttpProblem(400, "BAD_REQUEST", "the request target is not a valid URL");
     }
+    if (serveDashboard(req, res, url.pathname, next !== undefined)) return;
     const ours = url.pathname === "/openapi.json" || url.pathname.startsWith(`${PREFIX}/`);
     if (!ours && next) {
       next();

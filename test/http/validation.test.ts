@@ -83,7 +83,7 @@ describe("rejected requests", () => {
 
   test("unknown routes are 404; wrong methods are 405 with Allow; no CORS preflight", async () => {
     await expectProblem(`${P}/nothing`, {}, 404, "NOT_FOUND");
-    await expectProblem("/", {}, 404, "NOT_FOUND");
+    await expectProblem("/nothing", {}, 404, "NOT_FOUND");
     await expectProblem(`${P}/instances/a/b/c/d`, {}, 404, "NOT_FOUND");
     const wrong = await expectProblem(`${P}/instances/x`, { method: "PUT" }, 405, "METHOD_NOT_ALLOWED");
     assert.equal(wrong.headers.allow, "GET, DELETE");

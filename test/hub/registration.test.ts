@@ -23,7 +23,7 @@ for (const kind of STORE_KINDS) {
       hub.activity("Beta", () => 1);
       assert.deepEqual(act, { kind: "activity", name: "Zeta" });
       assert.deepEqual(orch, { kind: "orchestrator", name: "Alpha" });
-      assert.deepEqual(hub.activityNames(), ["Beta", "Zeta"]);
+      assert.deepEqual(hub.activityNames(), ["Beta", "Zeta", "refrain.http"]); // built-in behind ctx.callHttp
       assert.deepEqual(hub.orchestratorNames(), ["Alpha"]);
     });
 
@@ -128,7 +128,7 @@ for (const kind of STORE_KINDS) {
       assert.equal(done.failureDetails?.code, "ACTIVITY_NOT_FOUND");
       assert.match(
         done.failureDetails.message,
-        /no activity named 'Missing' is registered \(registered: Known\)/,
+        /no activity named 'Missing' is registered \(registered: Known, refrain\.http\)/,
       );
     });
   });
