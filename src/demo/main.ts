@@ -1,7 +1,8 @@
 /**
  * The demo app behind `npm start`: a task hub on SQLite (or PostgreSQL, with `--database-url`)
  * with every example registered, which starts one instance per pattern, reports each as it
- * finishes, and keeps serving until Ctrl-C.
+ * finishes, serves the HTTP API and dashboard on http://127.0.0.1:7071, and keeps serving until
+ * Ctrl-C.
  * Instances have fixed IDs, so a run after a crash or Ctrl-C resumes what is unfinished instead
  * of starting it again.
  */
@@ -10,7 +11,9 @@ import { TravelAgency } from "../../examples/error-handling.js";
 import { registerAll } from "../../examples/index.js";
 import { describeStore, openStore } from "../cli/database.js";
 import {
+  createHttpServer,
   type DurableClient,
+  type HttpServer,
   InstanceAlreadyExistsError,
   type OrchestrationStatus,
   TaskHub,
@@ -63,6 +66,20 @@ function answerLater(client: DurableClient, scenario: DemoScenario, options: Dem
   }, raise.afterMs).unref();
 }
 
+/** Serves the HTTP API and dashboard; a busy port only costs the dashboard, not the demo. */
+async function serveHttp(hub: TaskHub, port: number): Promise<HttpServer | undefined> {
+  try {
+    const server = await createHttpServer(hub, { port });
+    console.log(
+      `  http      ${server.url}/dashboard/  (API under ${server.url}/runtime/webhooks/durabletask)\n`,
+    );
+    return server;
+  } catch (err) {
+    console.log(`  http      not served: ${(err as Error).message} (pass --port N or --no-http)\n`);
+    return undefined;
+  }
+}
+
 /** Waits for a terminal status; undefined if the demo is stopping first. */
 async function waitUntilFinished(
   client: DurableClient,
@@ -100,6 +117,7 @@ async function main(): Promise<void> {
   const scenarios = demoScenarios(registerAll(hub, new TravelAgency({ car: SOLD_OUT_CAR_CITIES })));
 
   let stopping = false;
+  let httpServer: HttpServer | undefined;
   const keepAlive = setInterval(() => {}, 1 << 30);
   const shutdown = async (signal: string) => {
     if (stopping) {
@@ -108,6 +126,7 @@ async function main(): Promise<void> {
     }
     stopping = true;
     console.log(`\n${signal}: stopping; unfinished instances resume on the next run.`);
+    await httpServer?.close();
     await hub.stop();
     clearInterval(keepAlive);
     process.exit(0);
@@ -122,11 +141,14 @@ async function main(): Promise<void> {
     console.error(`Cannot start the demo on ${describeStore(options.store)}: ${(err as Error).message}`);
     process.exit(1);
   }
+  const http = options.httpPort === undefined ? undefined : await serveHttp(hub, options.httpPort);
+  httpServer = http;
   await Promise.all(scenarios.map((s) => runScenario(hub.client, s, options, () => stopping)));
   if (stopping) return;
 
   console.log(`\nAll ${scenarios.length} demo instances have finished.`);
   if (options.exitWhenDone) {
+    await http?.close();
     await hub.stop();
     clearInterval(keepAlive);
     return;

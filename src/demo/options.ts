@@ -13,6 +13,8 @@ export interface DemoOptions {
   store: StoreChoice;
   /** Exit once every demo instance has finished, instead of serving until Ctrl-C. */
   exitWhenDone: boolean;
+  /** Port of the HTTP API and dashboard (0 picks a free one); undefined with --no-http. */
+  httpPort: number | undefined;
   /** Print usage and exit. */
   help: boolean;
 }
@@ -25,6 +27,8 @@ export const DEMO_USAGE = `usage: npm start -- [--db PATH | --database-url URL [
                       (env REFRAIN_DATABASE_URL, or DATABASE_URL when REFRAIN_DB is not set)
   --schema NAME       PostgreSQL schema of the store (default "refrain")
   --exit-when-done    exit after every demo instance finished (env REFRAIN_DEMO_EXIT=1)
+  --port N            HTTP API and dashboard on http://127.0.0.1:N (env REFRAIN_HTTP_PORT; default 7071)
+  --no-http           do not serve the HTTP API and dashboard
   --help              show this text
 
 Precedence: --database-url, --db, REFRAIN_DATABASE_URL, REFRAIN_DB, DATABASE_URL, the default file.`;
@@ -33,6 +37,7 @@ const VALUE_FLAGS = {
   "--db": "a file path",
   "--database-url": "a URL",
   "--schema": "a schema name",
+  "--port": "a port number",
 } as const;
 type ValueFlag = keyof typeof VALUE_FLAGS;
 
@@ -41,11 +46,13 @@ export function parseDemoOptions(argv: readonly string[], env: NodeJS.ProcessEnv
   const values: Partial<Record<ValueFlag, string>> = {};
   let exitWhenDone = env.REFRAIN_DEMO_EXIT === "1";
   let help = false;
+  let http = true;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [name, inline] = arg.startsWith("--") && arg.includes("=") ? arg.split(/=(.*)/s) : [arg, undefined];
     if (arg === "--exit-when-done") exitWhenDone = true;
     else if (arg === "--help" || arg === "-h") help = true;
+    else if (arg === "--no-http") http = false;
     else if (name !== undefined && name in VALUE_FLAGS) {
       const flag = name as ValueFlag;
       const value = inline ?? argv[++i];
@@ -58,5 +65,9 @@ export function parseDemoOptions(argv: readonly string[], env: NodeJS.ProcessEnv
     env,
     { acceptDatabaseUrlEnv: true },
   );
-  return { store, exitWhenDone, help };
+  const portText = values["--port"] ?? env.REFRAIN_HTTP_PORT ?? "7071";
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65_535)
+    throw new Error(`--port needs a port number, got '${portText}'`);
+  return { store, exitWhenDone, help, httpPort: http ? port : undefined };
 }

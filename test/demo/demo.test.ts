@@ -125,7 +125,7 @@ describe("demo app", { timeout: 3 * RUN_TIMEOUT_MS }, () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "refrain-demo-"));
     dbPath = join(dir, "demo.db");
-    first = await startDemo(["--exit-when-done", "--db", dbPath]);
+    first = await startDemo(["--exit-when-done", "--db", dbPath, "--no-http"]);
     instancesAfterFirstRun = await allInstances(new SqliteStore({ path: dbPath }));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -182,15 +182,20 @@ describe("demo app", { timeout: 3 * RUN_TIMEOUT_MS }, () => {
     assert.deepEqual(created(instances), created(instancesAfterFirstRun), "no instance was replaced");
   });
 
-  test("without --exit-when-done it keeps serving until SIGTERM, then exits 0", async () => {
+  test("without --exit-when-done it serves the dashboard until SIGTERM, then exits 0", async () => {
     let signalled = false;
-    const run = await startDemo(["--db", dbPath], {}, (stdout, child) => {
+    let dashboard: Promise<number> | undefined;
+    const run = await startDemo(["--db", dbPath, "--port", "0"], {}, (stdout, child) => {
       if (!signalled && stdout.includes("Still serving")) {
         signalled = true;
-        child.kill("SIGTERM");
+        const url = /http +(http:\/\/\S+\/dashboard\/)/.exec(stdout)?.[1] ?? "";
+        dashboard = fetch(url)
+          .then((res) => res.status)
+          .finally(() => child.kill("SIGTERM"));
       }
     });
     assert.ok(signalled, run.stdout);
+    assert.equal(await dashboard, 200, "the dashboard answers while the demo serves");
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /SIGTERM: stopping/);
   });
@@ -202,6 +207,7 @@ describe("demo options", () => {
       store: { kind: "sqlite", path: ".refrain/refrain.db" },
       exitWhenDone: false,
       help: false,
+      httpPort: 7071,
     });
   });
 
@@ -211,6 +217,7 @@ describe("demo options", () => {
       store: { kind: "sqlite", path: "/env.db" },
       exitWhenDone: true,
       help: false,
+      httpPort: 7071,
     });
     assert.deepEqual(parseDemoOptions(["--db", "/flag.db"], env).store, { kind: "sqlite", path: "/flag.db" });
     assert.deepEqual(parseDemoOptions(["--db=/eq.db"], {}).store, { kind: "sqlite", path: "/eq.db" });
