@@ -5,11 +5,10 @@
  * to roll back when a connection dies. Also the row types and their mapping to Store records.
  */
 import type pg from "pg";
-import type { FailureDetails } from "../../core/errors.js";
-import type { HistoryEvent, InboxEvent, ParentInfo, RuntimeStatus } from "../../core/events.js";
-import { NotificationBatch, type PageCursor, stripUndefined } from "../common.js";
+import type { HistoryEvent } from "../../core/events.js";
+import { NotificationBatch, type PageCursor } from "../common.js";
+import { type InboxColumns, type InstanceColumns, toInboxMessage, toInstanceRecord } from "../rows.js";
 import type {
-  ActivityTask,
   Checkpoint,
   InboxMessage,
   InstanceFilter,
@@ -20,88 +19,10 @@ import type {
 } from "../store.js";
 
 /** A row of `instances`; BIGINT columns arrive as strings from queries, numbers from JSON. */
-export interface InstanceRow {
-  instance_id: string;
-  name: string;
-  execution_id: string;
-  runtime_status: string;
-  input: string | null;
-  output: string | null;
-  custom_status: string | null;
-  failure: string | null;
-  parent: string | null;
-  created_at: string | number;
-  last_updated_at: string | number;
-  completed_at: string | number | null;
-}
-
-/** A row of `inbox`. */
-interface InboxRow {
-  id: string | number;
-  instance_id: string;
-  execution_id: string | null;
-  event: string;
-  visible_at: string | number;
-}
-
-/** A row of `activity_tasks`. */
-interface TaskRow {
-  id: string;
-  instance_id: string;
-  execution_id: string;
-  task_id: number;
-  name: string;
-  input: string | null;
-  attempt: number;
-  delivery_count: number;
-}
-
-const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
+export type InstanceRow = InstanceColumns;
 
 /** A time in whole milliseconds, as BIGINT columns hold it (fractions round up). */
 export const ms = (value: number): number => Math.ceil(value);
-
-/** Maps an `instances` row to an `InstanceRecord` (absent optional fields have no key). */
-export function toInstanceRecord(row: InstanceRow): InstanceRecord {
-  return stripUndefined<InstanceRecord>({
-    instanceId: row.instance_id,
-    name: row.name,
-    executionId: row.execution_id,
-    runtimeStatus: row.runtime_status as RuntimeStatus,
-    input: opt(row.input),
-    output: opt(row.output),
-    customStatus: opt(row.custom_status),
-    failure: row.failure === null ? undefined : (JSON.parse(row.failure) as FailureDetails),
-    parent: row.parent === null ? undefined : (JSON.parse(row.parent) as ParentInfo),
-    createdAt: Number(row.created_at),
-    lastUpdatedAt: Number(row.last_updated_at),
-    completedAt: row.completed_at === null ? undefined : Number(row.completed_at),
-  });
-}
-
-function toInboxMessage(row: InboxRow): InboxMessage {
-  return stripUndefined<InboxMessage>({
-    id: String(row.id),
-    instanceId: row.instance_id,
-    executionId: opt(row.execution_id),
-    event: JSON.parse(row.event) as InboxEvent,
-    visibleAt: Number(row.visible_at),
-  });
-}
-
-/** Maps an `activity_tasks` row to an `ActivityTask`. */
-export function toActivityTask(row: TaskRow): ActivityTask {
-  return stripUndefined<ActivityTask>({
-    id: String(row.id),
-    instanceId: row.instance_id,
-    executionId: row.execution_id,
-    taskId: row.task_id,
-    name: row.name,
-    input: opt(row.input),
-    attempt: row.attempt,
-    deliveryCount: row.delivery_count,
-  });
-}
 
 /** Parses a store-assigned numeric ID; undefined when it cannot be one of ours. */
 export function parseId(id: string): string | undefined {
@@ -188,7 +109,7 @@ export interface LeasedOrchestration {
 export function toLeasedOrchestration(value: {
   instance: InstanceRow;
   history: string[];
-  messages: InboxRow[];
+  messages: InboxColumns[];
 }): LeasedOrchestration {
   return {
     instance: toInstanceRecord(value.instance),

@@ -26,6 +26,7 @@ import {
   validateFilter,
   validatePageSize,
 } from "../common.js";
+import { toActivityTask, toInstanceRecord } from "../rows.js";
 import type {
   ActivityLease,
   ActivityWorkItem,
@@ -55,8 +56,6 @@ import {
   purgeQuery,
   type Statements,
   statements,
-  toActivityTask,
-  toInstanceRecord,
   toLeasedOrchestration,
   toNotifications,
 } from "./operations.js";

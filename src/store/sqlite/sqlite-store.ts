@@ -30,6 +30,7 @@ import {
   validateFilter,
   validatePageSize,
 } from "../common.js";
+import { toActivityTask, toInboxMessage, toInstanceRecord } from "../rows.js";
 import type {
   ActivityLease,
   ActivityWorkItem,
@@ -65,9 +66,6 @@ import {
   prepareStatements,
   type Statements,
   type TaskRow,
-  toActivityTask,
-  toInboxMessage,
-  toInstanceRecord,
 } from "./statements.js";
 
 /** Options of `SqliteStore`. */

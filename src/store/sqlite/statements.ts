@@ -4,23 +4,12 @@
  * array parameter (`IN (SELECT value FROM json_each(?))`) so each statement stays fixed.
  */
 import type BetterSqlite3 from "better-sqlite3";
-import type { FailureDetails } from "../../core/errors.js";
-import type { HistoryEvent, InboxEvent, ParentInfo, RuntimeStatus } from "../../core/events.js";
-import { stripUndefined } from "../common.js";
-import type { ActivityTask, InboxMessage, InstanceRecord } from "../store.js";
+import type { HistoryEvent } from "../../core/events.js";
+import type { InboxColumns, InstanceColumns, TaskColumns } from "../rows.js";
 
 /** A row of `instances`. */
-export interface InstanceRow {
+export interface InstanceRow extends InstanceColumns {
   hub: string;
-  instance_id: string;
-  name: string;
-  execution_id: string;
-  runtime_status: string;
-  input: string | null;
-  output: string | null;
-  custom_status: string | null;
-  failure: string | null;
-  parent: string | null;
   created_at: number;
   last_updated_at: number;
   completed_at: number | null;
@@ -30,75 +19,20 @@ export interface InstanceRow {
 }
 
 /** A row of `inbox`. */
-export interface InboxRow {
+export interface InboxRow extends InboxColumns {
   id: number;
   hub: string;
-  instance_id: string;
-  execution_id: string | null;
-  event: string;
   visible_at: number;
 }
 
 /** A row of `activity_tasks`. */
-export interface TaskRow {
+export interface TaskRow extends TaskColumns {
   id: number;
   hub: string;
-  instance_id: string;
-  execution_id: string;
-  task_id: number;
-  name: string;
-  input: string | null;
-  attempt: number;
   visible_at: number;
-  delivery_count: number;
   lease_worker: string | null;
   lease_token: string | null;
   lease_expires_at: number | null;
-}
-
-const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
-
-/** Maps an `instances` row to an `InstanceRecord` (absent optional fields have no key). */
-export function toInstanceRecord(row: InstanceRow): InstanceRecord {
-  return stripUndefined<InstanceRecord>({
-    instanceId: row.instance_id,
-    name: row.name,
-    executionId: row.execution_id,
-    runtimeStatus: row.runtime_status as RuntimeStatus,
-    input: opt(row.input),
-    output: opt(row.output),
-    customStatus: opt(row.custom_status),
-    failure: row.failure === null ? undefined : (JSON.parse(row.failure) as FailureDetails),
-    parent: row.parent === null ? undefined : (JSON.parse(row.parent) as ParentInfo),
-    createdAt: row.created_at,
-    lastUpdatedAt: row.last_updated_at,
-    completedAt: opt(row.completed_at),
-  });
-}
-
-/** Maps an `inbox` row to an `InboxMessage`. */
-export function toInboxMessage(row: InboxRow): InboxMessage {
-  return stripUndefined<InboxMessage>({
-    id: String(row.id),
-    instanceId: row.instance_id,
-    executionId: opt(row.execution_id),
-    event: JSON.parse(row.event) as InboxEvent,
-    visibleAt: row.visible_at,
-  });
-}
-
-/** Maps an `activity_tasks` row to an `ActivityTask`. */
-export function toActivityTask(row: TaskRow): ActivityTask {
-  return stripUndefined<ActivityTask>({
-    id: String(row.id),
-    instanceId: row.instance_id,
-    executionId: row.execution_id,
-    taskId: row.task_id,
-    name: row.name,
-    input: opt(row.input),
-    attempt: row.attempt,
-    deliveryCount: row.delivery_count,
-  });
 }
 
 /** Parses one stored history event. */
