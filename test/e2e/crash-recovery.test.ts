@@ -5,13 +5,10 @@
  * activity must have run at least once. Kill delays come from a seeded PRNG: the seed is printed,
  * REFRAIN_SEED replays it, REFRAIN_SOAK=1 runs a longer variant.
  */
+
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { SqliteStore, TaskHub } from "../../src/index.js";
 import {
   chooseSeed,
   countTerminal,
@@ -22,7 +19,8 @@ import {
   waitAllTerminal,
 } from "./harness.js";
 import { rawStore } from "./raw-store.js";
-import { type StoreSpec, sqliteSpec } from "./store-spec.js";
+import { type SqliteRun, startSqliteRun } from "./sqlite-run.js";
+
 import { readExecutionCounts, verifyRecovery } from "./verify.js";
 import { APPROVAL_EVENT, approvalData, ORCHESTRATOR_NAMES, planInstances } from "./workload.js";
 
@@ -45,24 +43,15 @@ function totalExecutions(countsFile: string): number {
 }
 
 describe("crash recovery with real worker processes", () => {
-  let dir: string;
-  let dbPath: string;
-  let store: StoreSpec;
-  let countsFile: string;
-  let clientHub: TaskHub;
+  let run: SqliteRun;
 
   before(() => {
-    dir = mkdtempSync(join(tmpdir(), "refrain-crash-"));
-    dbPath = join(dir, "refrain.db");
-    store = sqliteSpec(dbPath);
-    countsFile = join(dir, "activity-executions.log");
-    clientHub = new TaskHub({ store: new SqliteStore({ path: dbPath }) });
+    run = startSqliteRun("refrain-crash-");
   });
 
   after(async () => {
     await killAllWorkers();
-    await clientHub.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await run.cleanup();
   });
 
   test(
@@ -73,7 +62,7 @@ describe("crash recovery with real worker processes", () => {
       const random = seededRandom(seed);
       t.diagnostic(`seed ${seed} (replay with REFRAIN_SEED=${seed})`);
       const startedAt = Date.now();
-      const client = clientHub.client;
+      const { store, countsFile, client } = run;
       const planned = planInstances(INSTANCE_COUNT);
       const ids = planned.map((p) => p.instanceId);
       const waveSize = Math.ceil(INSTANCE_COUNT / START_WAVES);

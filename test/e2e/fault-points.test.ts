@@ -3,15 +3,12 @@
  * one point kills itself with SIGKILL the first time it gets there; a restarted, unarmed worker
  * must then finish a few chains and fan-outs with the oracle's outputs and clean histories.
  */
+
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import type { FaultPointName } from "../../src/dispatch/faults.js";
-import { SqliteStore, TaskHub } from "../../src/index.js";
 import { countTerminal, describeExit, killAllWorkers, WorkerProcess, waitAllTerminal } from "./harness.js";
-import { sqliteSpec } from "./store-spec.js";
+import { startSqliteRun } from "./sqlite-run.js";
 import { verifyRecovery } from "./verify.js";
 import { ORCHESTRATOR_NAMES, planInstances } from "./workload.js";
 
@@ -44,16 +41,9 @@ describe("recovery from a crash at each fault point", () => {
       `a worker killed at ${point} loses nothing`,
       { timeout: CRASH_TIMEOUT_MS + FINISH_TIMEOUT_MS + 30_000 },
       async (t) => {
-        const dir = mkdtempSync(join(tmpdir(), "refrain-fault-"));
-        const dbPath = join(dir, "refrain.db");
-        const store = sqliteSpec(dbPath);
-        const countsFile = join(dir, "activity-executions.log");
-        const clientHub = new TaskHub({ store: new SqliteStore({ path: dbPath }) });
-        cleanups.push(async () => {
-          await clientHub.stop();
-          rmSync(dir, { recursive: true, force: true });
-        });
-        const client = clientHub.client;
+        const run = startSqliteRun("refrain-fault-");
+        cleanups.push(run.cleanup);
+        const { store, countsFile, client } = run;
         const ids = PLANNED.map((p) => p.instanceId);
         for (const p of PLANNED) {
           await client.startNew(ORCHESTRATOR_NAMES[p.kind], { input: p.input, instanceId: p.instanceId });

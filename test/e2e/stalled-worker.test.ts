@@ -5,13 +5,10 @@
  * and stops gracefully. Then the frozen worker is thawed (SIGCONT): its late commit must be refused
  * (lease lost), and in the end every instance must have the oracle's output and clean histories.
  */
+
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import type { FaultPointName } from "../../src/dispatch/faults.js";
-import { SqliteStore, TaskHub } from "../../src/index.js";
 import {
   engineErrors,
   killAllWorkers,
@@ -22,7 +19,7 @@ import {
   waitForAsync,
 } from "./harness.js";
 import { rawStore } from "./raw-store.js";
-import { sqliteSpec } from "./store-spec.js";
+import { startSqliteRun } from "./sqlite-run.js";
 import { verifyRecovery } from "./verify.js";
 import { ORCHESTRATOR_NAMES, type PlannedInstance, planInstances } from "./workload.js";
 
@@ -50,16 +47,9 @@ describe("a frozen worker that wakes up after losing its leases commits nothing"
         timeout: 4 * STEP_TIMEOUT_MS + FINISH_TIMEOUT_MS,
       },
       async (t) => {
-        const dir = mkdtempSync(join(tmpdir(), "refrain-stall-"));
-        const dbPath = join(dir, "refrain.db");
-        const store = sqliteSpec(dbPath);
-        const countsFile = join(dir, "activity-executions.log");
-        const clientHub = new TaskHub({ store: new SqliteStore({ path: dbPath }) });
-        cleanups.push(async () => {
-          await clientHub.stop();
-          rmSync(dir, { recursive: true, force: true });
-        });
-        const client = clientHub.client;
+        const run = startSqliteRun("refrain-stall-");
+        cleanups.push(run.cleanup);
+        const { store, countsFile, client } = run;
         const planned = planInstances(3 * BATCH * FREEZE_COUNT).filter(
           (p) => p.kind === "chain" || p.kind === "fanout",
         );
