@@ -98,7 +98,9 @@ export function runOrchestrationStep(
     executor = new OrchestrationExecutor(fn, { ...options, instanceId: instance.instanceId });
     result = executor.execute(past, fresh);
   }
-  const started = [...past, ...fresh].find((e): e is ExecutionStartedEvent => e.kind === "ExecutionStarted");
+  const isStarted = (e: HistoryEvent): e is ExecutionStartedEvent => e.kind === "ExecutionStarted";
+  // No copy of the whole history per step: ExecutionStarted is among the first events.
+  const started = past.find(isStarted) ?? fresh.find(isStarted);
   const out = new CheckpointBuilder(instance, now, input.newExecutionId, started);
   for (const action of result.actions) out.addAction(action);
 
