@@ -4,6 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { type Payload, serialize } from "./core/codec.js";
+import type { EntityIdLike } from "./core/entity-id.js";
 import {
   InstanceNotFoundError,
   InvalidArgumentError,
@@ -22,12 +23,21 @@ import {
 } from "./core/events.js";
 import type { InstanceRecord } from "./core/records.js";
 import {
-  instanceIdProblem,
   type NameRegistry,
   nameProblem,
   type OrchestratorRef,
+  orchestrationIdProblem,
   refName,
 } from "./core/refs.js";
+import {
+  type CleanEntityStorageOptions,
+  type CleanEntityStorageResult,
+  EntityClient,
+  type EntityMetadata,
+  type EntityQuery,
+  type EntityStateResponse,
+  type SignalEntityClientOptions,
+} from "./entity-client.js";
 import {
   createCheckStatusResponse,
   createHttpManagementPayload,
@@ -79,7 +89,7 @@ export interface ClientBinding {
 }
 
 function checkId(instanceId: unknown): string {
-  const problem = instanceIdProblem(instanceId);
+  const problem = orchestrationIdProblem(instanceId);
   if (problem) throw new InvalidArgumentError(problem);
   return instanceId as string;
 }
@@ -91,7 +101,7 @@ function checkReason(reason: unknown): string | undefined {
 }
 
 function toFilter(filter: PurgeFilter | ListInstancesQuery): InstanceFilter {
-  const out: InstanceFilter = {};
+  const out: InstanceFilter = { instanceKind: "orchestration" };
   for (const key of ["createdFrom", "createdTo"] as const) {
     const value = filter[key];
     if (value === undefined) continue;
@@ -119,9 +129,13 @@ function toFilter(filter: PurgeFilter | ListInstancesQuery): InstanceFilter {
   return out;
 }
 
-/** Starts, queries and manages orchestration instances. */
+/** Starts, queries and manages orchestration instances and entities. */
 export class DurableClient {
-  constructor(private readonly binding: ClientBinding) {}
+  private readonly entities: EntityClient;
+
+  constructor(private readonly binding: ClientBinding) {
+    this.entities = new EntityClient(binding);
+  }
 
   /** Starts an orchestration and returns its instance ID. */
   async startNew<I, O>(orchestrator: OrchestratorRef<I, O>, options?: StartNewOptions<I>): Promise<string>;
@@ -350,6 +364,31 @@ export class DurableClient {
       filter: storeFilter,
     });
     return { instancesDeleted };
+  }
+
+  /** Sends a one-way operation to an entity (which exists from its first message on). */
+  signalEntity(
+    entity: EntityIdLike,
+    operation: string,
+    input?: unknown,
+    options?: SignalEntityClientOptions,
+  ): Promise<void> {
+    return this.entities.signalEntity(entity, operation, input, options);
+  }
+
+  /** An entity's state as of its last committed operation: `{ entityExists, entityState }`. */
+  readEntityState<T = unknown>(entity: EntityIdLike): Promise<EntityStateResponse<T>> {
+    return this.entities.readEntityState<T>(entity);
+  }
+
+  /** One page of entities (by name and key prefix, optionally with their state). */
+  listEntities(query?: EntityQuery): Promise<{ entities: EntityMetadata[]; continuationToken?: string }> {
+    return this.entities.listEntities(query);
+  }
+
+  /** Releases locks held by orchestrations that no longer run and deletes empty entities. */
+  cleanEntityStorage(options?: CleanEntityStorageOptions): Promise<CleanEntityStorageResult> {
+    return this.entities.cleanEntityStorage(options);
   }
 
   private async record(instanceId: string): Promise<InstanceRecord> {

@@ -7,11 +7,20 @@ import { hostname } from "node:os";
 import { DurableClient } from "./client.js";
 import { DEFAULT_MAX_PAYLOAD_BYTES } from "./core/codec.js";
 import type { LogSink } from "./core/context.js";
+import type { EntityFunction } from "./core/entity-batch.js";
+import { EntityId, entityNameProblem } from "./core/entity-id.js";
 import { InvalidArgumentError, RefrainError } from "./core/errors.js";
 import { HTTP_ACTIVITY_NAME } from "./core/http-types.js";
-import { type ActivityRef, type NameRegistry, nameProblem, type OrchestratorRef } from "./core/refs.js";
+import {
+  type ActivityRef,
+  type EntityRef,
+  type NameRegistry,
+  nameProblem,
+  type OrchestratorRef,
+} from "./core/refs.js";
 import type { OrchestratorFunction } from "./core/replay.js";
 import { ActivityDispatcher } from "./dispatch/activity-dispatcher.js";
+import { EntityDispatcher } from "./dispatch/entity-dispatcher.js";
 import { OrchestrationDispatcher } from "./dispatch/orchestration-dispatcher.js";
 import type { ActivityContext, ActivityFunction, EngineLogger, HubRuntime } from "./dispatch/runtime.js";
 import { httpActivity } from "./http-activity.js";
@@ -31,6 +40,8 @@ export interface TaskHubOptions {
   maxConcurrentActivities?: number;
   /** Orchestration steps run at once by this process (default 16). */
   maxConcurrentOrchestrations?: number;
+  /** Entity batches run at once by this process (default 16; one entity never runs twice at once). */
+  maxConcurrentEntities?: number;
   /** Lease length; a crashed worker's work is taken over after this (default 10 000 ms). */
   leaseMs?: number;
   /** Largest serialised input, output or event payload (default 1 MiB). */
@@ -45,8 +56,8 @@ export interface TaskHubOptions {
   /** How long `stop()` waits for running activities before releasing them (default 10 000 ms). */
   stopGraceMs?: number;
   /**
-   * Accept orchestrator and activity names this process did not register (default: false once
-   * any orchestrator is registered). Set it when several processes serve different functions.
+   * Accept orchestrator, activity and entity names this process did not register (default: false
+   * once any orchestrator is registered). Set it when several processes serve different functions.
    */
   acceptUnregisteredNames?: boolean;
   /**
@@ -99,11 +110,18 @@ export class TaskHub implements NameRegistry {
   readonly client: DurableClient;
   private readonly orchestrators = new Map<string, OrchestratorFunction>();
   private readonly activities = new Map<string, ActivityFunction>();
+  /** By lower-cased name: entity names are case-insensitive, as in entity IDs. */
+  private readonly entities = new Map<string, EntityFunction>();
   private readonly options: TaskHubOptions;
   private opened: Promise<void> | undefined;
   private state: "idle" | "started" | "stopped" = "idle";
   private workers:
-    | { orchestrations: OrchestrationDispatcher; activities: ActivityDispatcher; unsubscribe: () => void }
+    | {
+        orchestrations: OrchestrationDispatcher;
+        activities: ActivityDispatcher;
+        entities: EntityDispatcher;
+        unsubscribe: () => void;
+      }
     | undefined;
   private readonly settings: {
     leaseMs: number;
@@ -132,6 +150,7 @@ export class TaskHub implements NameRegistry {
     };
     positiveInt("maxConcurrentActivities", options.maxConcurrentActivities, 16);
     positiveInt("maxConcurrentOrchestrations", options.maxConcurrentOrchestrations, 16);
+    positiveInt("maxConcurrentEntities", options.maxConcurrentEntities, 16);
     this.store = options.store ?? new SqliteStore({ path: process.env.REFRAIN_DB || ".refrain/refrain.db" });
     this.client = new DurableClient({
       hub: this.name,
@@ -171,6 +190,22 @@ export class TaskHub implements NameRegistry {
     return { kind: "orchestrator", name };
   }
 
+  /**
+   * Registers an entity and returns a reference to it (`ref.id(key)` gives an entity's ID). Names
+   * are case-insensitive and must not contain "@". The function runs one operation per call,
+   * synchronously; see `EntityContext`.
+   */
+  entity<S = unknown>(name: string, fn: EntityFunction<S>): EntityRef<S> {
+    if (this.state !== "idle") throw new RefrainError("INVALID_STATE", "register entities before start()");
+    const problem = entityNameProblem(name);
+    if (problem) throw new InvalidArgumentError(problem);
+    if (typeof fn !== "function") throw new InvalidArgumentError(`entity '${name}' must be a function`);
+    const key = name.toLowerCase();
+    if (this.entities.has(key)) throw new InvalidArgumentError(`entity '${name}' is already registered`);
+    this.entities.set(key, fn as EntityFunction);
+    return { kind: "entity", name, id: (entityKey: string) => new EntityId(name, entityKey) };
+  }
+
   /** The function registered under `name`, for testing tools such as `replayHistory`. */
   orchestratorFunction(name: string): OrchestratorFunction | undefined {
     return this.orchestrators.get(name);
@@ -179,6 +214,11 @@ export class TaskHub implements NameRegistry {
   /** Registered orchestrator names, sorted. */
   orchestratorNames(): readonly string[] {
     return [...this.orchestrators.keys()].sort();
+  }
+
+  /** Registered entity names (lower-cased), sorted. */
+  entityNames(): readonly string[] {
+    return [...this.entities.keys()].sort();
   }
 
   /** Registered activity names, sorted; the built-in `refrain.http` (behind `ctx.callHttp`) included. */
@@ -207,6 +247,7 @@ export class TaskHub implements NameRegistry {
       workerId: this.options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
       orchestrators: this.orchestrators,
       activities: this.activities,
+      entities: this.entities,
       registry: this.strictRegistry(),
       leaseMs: this.settings.leaseMs,
       maxPayloadBytes: this.settings.maxPayloadBytes,
@@ -217,13 +258,17 @@ export class TaskHub implements NameRegistry {
     };
     const orchestrations = new OrchestrationDispatcher(rt, this.options.maxConcurrentOrchestrations ?? 16);
     const activities = new ActivityDispatcher(rt, this.options.maxConcurrentActivities ?? 16);
+    const entities = new EntityDispatcher(rt, this.options.maxConcurrentEntities ?? 16);
     const unsubscribe = this.store.subscribe(this.name, (n) => {
-      if (n.kind === "orchestration-work") orchestrations.wake();
-      else if (n.kind === "activity-work") activities.wake();
+      if (n.kind === "orchestration-work") {
+        if (n.instanceId.startsWith("@")) entities.wake();
+        else orchestrations.wake();
+      } else if (n.kind === "activity-work") activities.wake();
     });
-    this.workers = { orchestrations, activities, unsubscribe };
+    this.workers = { orchestrations, activities, entities, unsubscribe };
     orchestrations.start();
     activities.start();
+    entities.start();
   }
 
   /**
@@ -237,7 +282,11 @@ export class TaskHub implements NameRegistry {
     this.workers = undefined;
     if (workers) {
       workers.unsubscribe();
-      await Promise.all([workers.orchestrations.stop(), workers.activities.stop(this.settings.stopGraceMs)]);
+      await Promise.all([
+        workers.orchestrations.stop(),
+        workers.activities.stop(this.settings.stopGraceMs),
+        workers.entities.stop(),
+      ]);
     }
     await this.store.close();
   }

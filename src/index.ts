@@ -11,12 +11,21 @@ export type {
   LogLevel,
   LogSink,
   ReplaySafeLogger,
+  SignalEntityOptions,
   TaskHelpers,
 } from "./core/context.js";
 export { OrchestrationContext } from "./core/context.js";
+export type { LockState } from "./core/critical-section.js";
+export { EntityLockTask, LockHandle } from "./core/critical-section.js";
+export type { EntityFunction } from "./core/entity-batch.js";
+export type { EntitySignalOptions } from "./core/entity-context.js";
+export { EntityContext } from "./core/entity-context.js";
+export type { EntityIdLike } from "./core/entity-id.js";
+export { EntityId } from "./core/entity-id.js";
 export type { ErrorCode, FailureDetails } from "./core/errors.js";
 export {
   ActivityNotFoundError,
+  EntityNotFoundError,
   InstanceAlreadyExistsError,
   InstanceNotFoundError,
   InstanceNotRunningError,
@@ -24,6 +33,7 @@ export {
   InvalidStateError,
   InvalidYieldError,
   LeaseLostError,
+  LockingRulesViolationError,
   NonDeterminismError,
   OrchestratorNotFoundError,
   PayloadNotSerializableError,
@@ -37,11 +47,19 @@ export {
 export type { HistoryEvent, HistoryEventKind, RuntimeStatus } from "./core/events.js";
 export { RUNTIME_STATUSES } from "./core/events.js";
 export type { DurableHttpRequest, DurableHttpResponse } from "./core/http-types.js";
-export type { ActivityRef, OrchestratorRef } from "./core/refs.js";
+export type { ActivityRef, EntityRef, OrchestratorRef } from "./core/refs.js";
 export type { OrchestratorFunction } from "./core/replay.js";
 export type { RetryPolicy, TaskResult } from "./core/tasks.js";
 export { ExternalEventTask, RetryOptions, Task, TimerTask } from "./core/tasks.js";
 export type { ActivityContext, ActivityFunction, EngineLogger } from "./dispatch/runtime.js";
+export type {
+  CleanEntityStorageOptions,
+  CleanEntityStorageResult,
+  EntityMetadata,
+  EntityQuery,
+  EntityStateResponse,
+  SignalEntityClientOptions,
+} from "./entity-client.js";
 export type {
   HttpManagementPayload,
   HttpResponseInit,

@@ -55,13 +55,56 @@ export interface CompleteOrchestrationAction {
   carryoverEvents?: EventRaisedEvent[];
 }
 
+/** Call an entity operation and wait for its result. Recorded as EntityOperationCalled. */
+export interface CallEntityAction {
+  kind: "CallEntity";
+  id: number;
+  requestId: string;
+  /** The entity's instance ID (`@name@key`). */
+  entityId: string;
+  operation: string;
+  input?: Payload;
+}
+
+/** Send a one-way entity operation. Recorded as EntityOperationSignaled. */
+export interface SignalEntityAction {
+  kind: "SignalEntity";
+  id: number;
+  requestId: string;
+  entityId: string;
+  operation: string;
+  input?: Payload;
+  /** ISO time: deliver the signal then instead of now. */
+  scheduledTime?: string;
+}
+
+/** Request a critical section over `lockSet` (sorted, distinct). Recorded as EntityLockRequested. */
+export interface LockEntitiesAction {
+  kind: "LockEntities";
+  id: number;
+  criticalSectionId: string;
+  lockSet: string[];
+}
+
+/** Release one entity of the held critical section. Recorded as EntityUnlockSent. */
+export interface UnlockEntityAction {
+  kind: "UnlockEntity";
+  id: number;
+  criticalSectionId: string;
+  entityId: string;
+}
+
 /** Every orchestrator action. */
 export type OrchestratorAction =
   | ScheduleTaskAction
   | CreateTimerAction
   | CreateSubOrchestrationAction
   | SendEventAction
-  | CompleteOrchestrationAction;
+  | CompleteOrchestrationAction
+  | CallEntityAction
+  | SignalEntityAction
+  | LockEntitiesAction
+  | UnlockEntityAction;
 
 /** Short human-readable description of an action, for error messages. */
 export function describeAction(action: OrchestratorAction): string {
@@ -76,6 +119,14 @@ export function describeAction(action: OrchestratorAction): string {
       return `sent event '${action.name}' to instance '${action.instanceId}'`;
     case "CompleteOrchestration":
       return `completed the orchestration (${action.status})`;
+    case "CallEntity":
+      return `called operation '${action.operation}' of entity '${action.entityId}'`;
+    case "SignalEntity":
+      return `signalled operation '${action.operation}' to entity '${action.entityId}'`;
+    case "LockEntities":
+      return `requested a lock on ${action.lockSet.map((id) => `'${id}'`).join(", ")}`;
+    case "UnlockEntity":
+      return `released its lock on entity '${action.entityId}'`;
     default: {
       const never: never = action;
       return String(never);

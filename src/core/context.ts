@@ -3,10 +3,17 @@
  * Every method is deterministic: it records an action with the next sequence number, or reads
  * replayed state. No I/O happens here; the replay engine behind `ReplayHost` does the bookkeeping.
  */
-import { createHash } from "node:crypto";
 import type { OrchestratorAction } from "./actions.js";
 import { type Payload, serialize } from "./codec.js";
-import { ActivityNotFoundError, InvalidArgumentError, OrchestratorNotFoundError } from "./errors.js";
+import { type CriticalSection, EntityLockTask, type LockHandle, type LockState } from "./critical-section.js";
+import { type EntityIdLike, toEntityId } from "./entity-id.js";
+import {
+  ActivityNotFoundError,
+  EntityNotFoundError,
+  InvalidArgumentError,
+  OrchestratorNotFoundError,
+} from "./errors.js";
+import { GUID_NAMESPACE, uuidV5 } from "./guid.js";
 import { DurableHttpTask } from "./http-task.js";
 import {
   type DurableHttpRequest,
@@ -16,10 +23,10 @@ import {
 } from "./http-types.js";
 import {
   type ActivityRef,
-  instanceIdProblem,
   type NameRegistry,
   nameProblem,
   type OrchestratorRef,
+  orchestrationIdProblem,
   refName,
 } from "./refs.js";
 import {
@@ -53,6 +60,16 @@ export interface ReplayHost {
   waitForEvent(task: ExternalEventTask<unknown>): void;
   setCustomStatus(payload: Payload): void;
   requestContinueAsNew(input: Payload, preserveUnprocessedEvents: boolean): void;
+  /** The deterministic, execution-unique ID of the entity request or critical section at `sequence`. */
+  entityRequestId(sequence: number): string;
+  /** The orchestration's critical section bookkeeping. */
+  readonly criticalSection: CriticalSection;
+}
+
+/** Options of `ctx.signalEntity`. */
+export interface SignalEntityOptions {
+  /** Deliver the signal at this time instead of now. */
+  signalTime?: Date;
 }
 
 /** Options of `continueAsNew`. */
@@ -75,17 +92,6 @@ export interface TaskHelpers {
     tasks: Ts,
   ): Task<{ -readonly [K in keyof Ts]: TaskResult<Ts[K]> }>;
   any<T extends Task<unknown>>(tasks: readonly T[]): Task<T>;
-}
-
-const GUID_NAMESPACE = "9e952958-5e33-4daf-827f-2fa12937b875";
-
-function uuidV5(name: string, namespace: string): string {
-  const ns = Buffer.from(namespace.replace(/-/g, ""), "hex");
-  const hash = createHash("sha1").update(ns).update(name, "utf8").digest();
-  hash[6] = (hash[6]! & 0x0f) | 0x50;
-  hash[8] = (hash[8]! & 0x3f) | 0x80;
-  const hex = hash.subarray(0, 16).toString("hex");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /** The orchestrator's view of its instance. Deterministic across replays. */
@@ -240,7 +246,7 @@ export class OrchestrationContext<TInput = unknown> {
 
   /** Raises an event on another instance (one-way). */
   sendEvent(instanceId: string, name: string, data?: unknown): void {
-    const problem = instanceIdProblem(instanceId) ?? nameProblem("event name", name);
+    const problem = orchestrationIdProblem(instanceId) ?? nameProblem("event name", name);
     if (problem) throw new InvalidArgumentError(problem);
     const input = serialize(data, `data of event '${name}'`, this.host.maxPayloadBytes);
     this.host.record({ kind: "SendEvent", id: this.host.nextSequence(), instanceId, name, input });
@@ -255,6 +261,70 @@ export class OrchestrationContext<TInput = unknown> {
   /** Sets a JSON value shown in status queries. */
   setCustomStatus(value: unknown): void {
     this.host.setCustomStatus(serialize(value, "custom status", this.host.maxPayloadBytes));
+  }
+
+  /**
+   * Calls an entity operation and waits for its result (two-way). The task fails with
+   * `TaskFailedError` (the operation's error details intact) when the operation throws.
+   */
+  callEntity<O = unknown>(entity: EntityIdLike, operation: string, input?: unknown): Task<O> {
+    const entityId = this.entityTarget(entity);
+    const payload = this.entityPayload(operation, input);
+    this.host.criticalSection.checkCall(entityId);
+    const id = this.host.nextSequence();
+    const task = new AtomicTask<O>(id);
+    const requestId = this.host.entityRequestId(id);
+    this.host.record({ kind: "CallEntity", id, requestId, entityId, operation, input: payload }, task);
+    this.host.criticalSection.trackCall(entityId, task);
+    return task;
+  }
+
+  /** Sends a one-way entity operation (no result); with `signalTime` it is delivered then. */
+  signalEntity(
+    entity: EntityIdLike,
+    operation: string,
+    input?: unknown,
+    options: SignalEntityOptions = {},
+  ): void {
+    const entityId = this.entityTarget(entity);
+    const payload = this.entityPayload(operation, input);
+    const scheduledTime = checkSignalTime(options);
+    this.host.criticalSection.checkSignal(entityId);
+    const id = this.host.nextSequence();
+    this.host.record({
+      kind: "SignalEntity",
+      id,
+      requestId: this.host.entityRequestId(id),
+      entityId,
+      operation,
+      input: payload,
+      ...(scheduledTime ? { scheduledTime } : {}),
+    });
+  }
+
+  /**
+   * Enters a critical section: locks every entity (in one global order, so critical sections never
+   * deadlock) and completes with a `LockHandle` once all are locked. While held, only this
+   * orchestration operates on them; `release()` ends it, and so does the end of the orchestration.
+   */
+  lock(entities: readonly EntityIdLike[]): Task<LockHandle> {
+    if (!Array.isArray(entities) || entities.length === 0) {
+      throw new InvalidArgumentError("lock needs a non-empty array of entity IDs");
+    }
+    const lockSet = [...new Set(entities.map((e) => this.entityTarget(e)))].sort();
+    const section = this.host.criticalSection;
+    section.checkCanLock();
+    const id = this.host.nextSequence();
+    const criticalSectionId = this.host.entityRequestId(id);
+    const task = new EntityLockTask(id, criticalSectionId, () => section.grant(criticalSectionId));
+    this.host.record({ kind: "LockEntities", id, criticalSectionId, lockSet }, task);
+    section.begin(criticalSectionId, lockSet);
+    return task;
+  }
+
+  /** Whether this orchestration holds a critical section, and on which entities. */
+  isLocked(): LockState {
+    return this.host.criticalSection.state();
   }
 
   /** A deterministic UUID, the same on every replay. */
@@ -285,6 +355,22 @@ export class OrchestrationContext<TInput = unknown> {
     return name;
   }
 
+  /** The entity's instance ID, after checking the registry knows its name. */
+  private entityTarget(entity: EntityIdLike): string {
+    const id = toEntityId(entity);
+    const registry = this.host.registry;
+    if (registry && !registry.entityNames().includes(id.name)) {
+      throw new EntityNotFoundError(id.name, registry.entityNames());
+    }
+    return id.toString();
+  }
+
+  private entityPayload(operation: string, input: unknown): Payload {
+    const problem = nameProblem("operation name", operation);
+    if (problem) throw new InvalidArgumentError(problem);
+    return serialize(input, `input of entity operation '${operation}'`, this.host.maxPayloadBytes);
+  }
+
   private payload(input: unknown, nameOrRef: string | { readonly name: string }): Payload {
     return serialize(input, `input of '${refName(nameOrRef)}'`, this.host.maxPayloadBytes);
   }
@@ -298,9 +384,10 @@ export class OrchestrationContext<TInput = unknown> {
 
   private scheduleChild<O>(name: string, input: Payload, instanceId: string | undefined): Task<O> {
     if (instanceId !== undefined) {
-      const problem = instanceIdProblem(instanceId);
+      const problem = orchestrationIdProblem(instanceId);
       if (problem) throw new InvalidArgumentError(problem);
     }
+    this.host.criticalSection.checkSubOrchestration(name);
     const id = this.host.nextSequence();
     const childId = instanceId ?? `${this.instanceId}:${id}`;
     const task = new AtomicTask<O>(id);
@@ -316,6 +403,17 @@ export class OrchestrationContext<TInput = unknown> {
       () => this.host.currentUtcDateTime,
     );
   }
+}
+
+function checkSignalTime(options: SignalEntityOptions): string | undefined {
+  if (options === null || typeof options !== "object")
+    throw new InvalidArgumentError("options must be an object");
+  const at = options.signalTime;
+  if (at === undefined) return undefined;
+  if (!(at instanceof Date) || Number.isNaN(at.getTime())) {
+    throw new InvalidArgumentError("signalTime must be a valid Date");
+  }
+  return at.toISOString();
 }
 
 function checkRetry(retry: RetryPolicy): void {

@@ -10,6 +10,8 @@ export type ErrorCode =
   | "PAYLOAD_TOO_LARGE"
   | "ORCHESTRATOR_NOT_FOUND"
   | "ACTIVITY_NOT_FOUND"
+  | "ENTITY_NOT_FOUND"
+  | "LOCKING_RULES_VIOLATION"
   | "INSTANCE_NOT_FOUND"
   | "INSTANCE_ALREADY_EXISTS"
   | "INSTANCE_NOT_RUNNING"
@@ -81,6 +83,26 @@ export class ActivityNotFoundError extends RefrainError {
       `no activity named '${name}' is registered` +
         (known.length ? ` (registered: ${known.join(", ")})` : ""),
     );
+  }
+}
+
+/** The name is not registered as an entity on this hub. */
+export class EntityNotFoundError extends RefrainError {
+  constructor(name: string, known: readonly string[]) {
+    super(
+      "ENTITY_NOT_FOUND",
+      `no entity named '${name}' is registered` + (known.length ? ` (registered: ${known.join(", ")})` : ""),
+    );
+  }
+}
+
+/**
+ * An orchestration broke a rule of critical sections (nesting, calling an entity it did not lock,
+ * two calls to one locked entity at once, signalling a locked entity, a sub-orchestration inside).
+ */
+export class LockingRulesViolationError extends RefrainError {
+  constructor(message: string) {
+    super("LOCKING_RULES_VIOLATION", message);
   }
 }
 

@@ -175,6 +175,84 @@ export interface ExecutionCompletedEvent extends EventBase {
   failure?: FailureDetails;
 }
 
+/**
+ * An orchestration called an entity operation and waits for its result (eventId = the action's
+ * sequence number). In history it names the entity (`targetInstanceId`); as the message the
+ * entity receives it names the caller (`parentInstanceId`, `parentExecutionId`) instead.
+ */
+export interface EntityOperationCalledEvent extends EventBase {
+  kind: "EntityOperationCalled";
+  /** Unique per call; the response carries it back. */
+  requestId: string;
+  operation: string;
+  input?: Payload;
+  targetInstanceId?: string;
+  parentInstanceId?: string;
+  parentExecutionId?: string;
+}
+
+/**
+ * A one-way entity operation was sent (by an orchestration, an entity or a client). In an
+ * orchestration's history eventId is the action's sequence number and `targetInstanceId` names
+ * the entity; `scheduledTime` is set for signals delivered later.
+ */
+export interface EntityOperationSignaledEvent extends EventBase {
+  kind: "EntityOperationSignaled";
+  requestId: string;
+  operation: string;
+  input?: Payload;
+  targetInstanceId?: string;
+  scheduledTime?: string;
+}
+
+/** An entity operation called by this orchestration returned. */
+export interface EntityOperationCompletedEvent extends EventBase {
+  kind: "EntityOperationCompleted";
+  requestId: string;
+  result?: Payload;
+}
+
+/** An entity operation called by this orchestration threw; its state change was rolled back. */
+export interface EntityOperationFailedEvent extends EventBase {
+  kind: "EntityOperationFailed";
+  requestId: string;
+  failure: FailureDetails;
+}
+
+/**
+ * A critical section was requested (eventId = the action's sequence number). The request travels
+ * through `lockSet` (sorted entity instance IDs) in order: the entity at `position` locks itself
+ * and forwards it to the next one; the last grants the lock to `parentInstanceId`.
+ */
+export interface EntityLockRequestedEvent extends EventBase {
+  kind: "EntityLockRequested";
+  criticalSectionId: string;
+  lockSet: string[];
+  position: number;
+  parentInstanceId?: string;
+  parentExecutionId?: string;
+}
+
+/** Every entity of the critical section's lock set is locked for this orchestration. */
+export interface EntityLockGrantedEvent extends EventBase {
+  kind: "EntityLockGranted";
+  criticalSectionId: string;
+  /** The locked entities, so that a grant nobody waits for any more can be released. */
+  lockSet: string[];
+}
+
+/**
+ * A critical section's lock on one entity was released (eventId = the action's sequence number
+ * in history, where `targetInstanceId` names the entity; as a message `parentInstanceId` names the
+ * lock holder).
+ */
+export interface EntityUnlockSentEvent extends EventBase {
+  kind: "EntityUnlockSent";
+  criticalSectionId: string;
+  targetInstanceId?: string;
+  parentInstanceId?: string;
+}
+
 /** Every history event. */
 export type HistoryEvent =
   | ExecutionStartedEvent
@@ -193,13 +271,34 @@ export type HistoryEvent =
   | ExecutionResumedEvent
   | ExecutionTerminatedEvent
   | ExecutionRewoundEvent
-  | ExecutionCompletedEvent;
+  | ExecutionCompletedEvent
+  | EntityOperationCalledEvent
+  | EntityOperationSignaledEvent
+  | EntityOperationCompletedEvent
+  | EntityOperationFailedEvent
+  | EntityLockRequestedEvent
+  | EntityLockGrantedEvent
+  | EntityUnlockSentEvent;
 
 /** The kinds of history event. */
 export type HistoryEventKind = HistoryEvent["kind"];
 
-/** Events that arrive as inbox messages (from clients, activities, timers, other instances). */
+/** Messages an entity receives: operations, lock requests and releases. */
+export type EntityRequestEvent =
+  | EntityOperationCalledEvent
+  | EntityOperationSignaledEvent
+  | EntityLockRequestedEvent
+  | EntityUnlockSentEvent;
+
+/**
+ * Events that arrive as inbox messages (from clients, activities, timers, entities, other
+ * instances). Entity requests arrive at entities; the other kinds at orchestrations.
+ */
 export type InboxEvent =
+  | EntityRequestEvent
+  | EntityOperationCompletedEvent
+  | EntityOperationFailedEvent
+  | EntityLockGrantedEvent
   | ExecutionStartedEvent
   | TaskCompletedEvent
   | TaskFailedEvent

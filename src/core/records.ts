@@ -44,7 +44,13 @@ export interface InboxMessage {
 }
 
 /** A message to add to an inbox. */
-export type NewMessage = Omit<InboxMessage, "id">;
+export interface NewMessage extends Omit<InboxMessage, "id"> {
+  /**
+   * When the target has no instance row, one is created first (status Pending, this name and
+   * execution ID, no input), in the same transaction: entities come to exist with their first message.
+   */
+  ensureTarget?: { name: string; executionId: string };
+}
 
 /** A new instance: its row (status Pending) plus the ExecutionStarted message that starts it. */
 export interface NewInstance {
@@ -62,10 +68,10 @@ export interface NewInstance {
 /** A sub-orchestration to create as part of a checkpoint. */
 export interface ChildInstance extends NewInstance {
   /**
-   * Delivered to the parent instead when an instance with this ID is already Pending, Running or
-   * Suspended: the child is not created.
+   * When an instance with this ID is already Pending, Running or Suspended the child is not
+   * created, and this message (if given) is delivered to the parent instead.
    */
-  conflictReply: NewMessage & { event: SubOrchestrationInstanceFailedEvent };
+  conflictReply?: NewMessage & { event: SubOrchestrationInstanceFailedEvent };
 }
 
 /** The instance row after a checkpoint. */
@@ -106,6 +112,9 @@ export interface Checkpoint {
   activities: NewActivityTask[];
   /** Messages to any instance: own timers, results to a parent, events to others. */
   messages: NewMessage[];
-  /** Sub-orchestrations to create (an existing terminal instance with the same ID is replaced). */
+  /**
+   * Orchestrations to create: sub-orchestrations, and orchestrations started by entities (an
+   * existing terminal instance with the same ID is replaced).
+   */
   children: ChildInstance[];
 }

@@ -1,7 +1,8 @@
 /**
- * Typed references to registered functions. `hub.activity(...)` and `hub.orchestrator(...)`
- * return these; passing one instead of a name gives typed inputs and results.
+ * Typed references to registered functions. `hub.activity(...)`, `hub.orchestrator(...)` and
+ * `hub.entity(...)` return these; passing one instead of a name gives typed inputs and results.
  */
+import type { EntityId } from "./entity-id.js";
 
 /** A registered activity: its name, plus its input and output types for the compiler. */
 export interface ActivityRef<I = unknown, O = unknown> {
@@ -19,6 +20,17 @@ export interface OrchestratorRef<I = unknown, O = unknown> {
   readonly types?: (input: I) => O;
 }
 
+/** A registered entity: its name, plus its state type for the compiler. */
+export interface EntityRef<S = unknown> {
+  readonly kind: "entity";
+  /** The registered name, as given. */
+  readonly name: string;
+  /** The ID of this entity type's entity with `key`. */
+  id(key: string): EntityId;
+  /** Type carrier only; never set at runtime. */
+  readonly types?: (state: S) => S;
+}
+
 /** The name behind a name or a reference. */
 export function refName(nameOrRef: string | { readonly name: string }): string {
   return typeof nameOrRef === "string" ? nameOrRef : nameOrRef.name;
@@ -30,6 +42,8 @@ export interface NameRegistry {
   activityNames(): readonly string[];
   /** Sorted registered orchestrator names. */
   orchestratorNames(): readonly string[];
+  /** Sorted registered entity names (lower-cased, as entity IDs carry them). */
+  entityNames(): readonly string[];
 }
 
 /** True when the text contains a C0 control character or DEL. */
@@ -50,6 +64,19 @@ export function instanceIdProblem(id: unknown): string | undefined {
   if (id.length === 0) return "instance ID must not be empty";
   if (id.length > 256) return `instance ID is ${id.length} characters long; the limit is 256`;
   if (hasControlChars(id)) return "instance ID must not contain control characters";
+  return undefined;
+}
+
+/**
+ * Checks the ID of an orchestration instance: a valid instance ID that does not begin with "@"
+ * (reserved for entities). Returns an error message or undefined.
+ */
+export function orchestrationIdProblem(id: unknown): string | undefined {
+  const problem = instanceIdProblem(id);
+  if (problem) return problem;
+  if ((id as string).startsWith("@")) {
+    return `instance ID '${String(id)}' begins with '@', which is reserved for entity IDs`;
+  }
   return undefined;
 }
 

@@ -3,9 +3,16 @@
  * events and returns the actions the new events caused. Pure and synchronous: same inputs, same
  * outputs. Recorded actions are matched by sequence number; a mismatch is a NonDeterminismError.
  */
-import { type CompleteOrchestrationAction, describeAction, type OrchestratorAction } from "./actions.js";
+import {
+  type CallEntityAction,
+  type CompleteOrchestrationAction,
+  describeAction,
+  type OrchestratorAction,
+  type UnlockEntityAction,
+} from "./actions.js";
 import { DEFAULT_MAX_PAYLOAD_BYTES, deserialize, type Payload, serialize } from "./codec.js";
 import { type LogSink, OrchestrationContext, type ReplayHost } from "./context.js";
+import { CriticalSection, EntityLockTask } from "./critical-section.js";
 import {
   describeTaskFailure,
   InvalidYieldError,
@@ -15,6 +22,8 @@ import {
   toFailureDetails,
 } from "./errors.js";
 import type { EventRaisedEvent, HistoryEvent } from "./events.js";
+import { entityRequestId } from "./guid.js";
+import { describeRecorded, matchesRecorded, type RecordedActionEvent } from "./recorded-actions.js";
 import type { NameRegistry } from "./refs.js";
 import { type AtomicTask, type ExternalEventTask, isTask, type Task, TimerTask } from "./tasks.js";
 
@@ -45,6 +54,17 @@ export interface ExecutionResult {
   suspended: boolean;
   /** Instance IDs of sub-orchestrations started and not yet finished. */
   openChildren: string[];
+  /**
+   * Entity locks to release that no recorded action releases: at completion the held critical
+   * section (and releases the completion discarded), and at any time grants nobody waits for.
+   */
+  unlocks: EntityUnlock[];
+}
+
+/** One entity lock to release. */
+export interface EntityUnlock {
+  criticalSectionId: string;
+  entityId: string;
 }
 
 const defaultLogSink: LogSink = (level, instanceId, args) => {
@@ -61,25 +81,12 @@ function isDeferrable(event: HistoryEvent): boolean {
     case "SubOrchestrationInstanceCompleted":
     case "SubOrchestrationInstanceFailed":
     case "EventRaised":
+    case "EntityOperationCompleted":
+    case "EntityOperationFailed":
+    case "EntityLockGranted":
       return true;
     default:
       return false;
-  }
-}
-
-/** Describes a recorded event for non-determinism messages. */
-function describeRecorded(event: HistoryEvent): string {
-  switch (event.kind) {
-    case "TaskScheduled":
-      return `activity '${event.name}' scheduled (TaskScheduled)`;
-    case "TimerCreated":
-      return `a timer for ${event.fireAt} (TimerCreated)`;
-    case "SubOrchestrationInstanceCreated":
-      return `sub-orchestration '${event.name}' started as '${event.instanceId}' (SubOrchestrationInstanceCreated)`;
-    case "EventSent":
-      return `event '${event.name}' sent to '${event.instanceId}' (EventSent)`;
-    default:
-      return event.kind;
   }
 }
 
@@ -91,8 +98,16 @@ export class OrchestrationExecutor implements ReplayHost {
   readonly logSink: LogSink;
   currentUtcDateTime = new Date(0);
   isReplaying = true;
+  readonly criticalSection = new CriticalSection((criticalSectionId, entityId) =>
+    this.record({ kind: "UnlockEntity", id: this.nextSequence(), criticalSectionId, entityId }),
+  );
 
   private sequence = 0;
+  private executionId = "";
+  private readonly entityCalls = new Map<string, { task: AtomicTask<unknown>; action: CallEntityAction }>();
+  private readonly lockTasks = new Map<string, EntityLockTask>();
+  /** Unlocks this execution owes outside recorded actions (see `ExecutionResult.unlocks`). */
+  private unlocks: EntityUnlock[] = [];
   private readonly pending = new Map<number, OrchestratorAction>();
   private readonly openTasks = new Map<number, { task: AtomicTask<unknown>; action: OrchestratorAction }>();
   private readonly waiters = new Map<string, ExternalEventTask<unknown>[]>();
@@ -101,6 +116,8 @@ export class OrchestrationExecutor implements ReplayHost {
   private generator: Generator<Task<unknown>, unknown, unknown> | undefined;
   private awaited: Task<unknown> | undefined;
   private completion: CompleteOrchestrationAction | undefined;
+  /** The completion came from history: its releases were sent when it was first made. */
+  private completionRecorded = false;
   private continueAsNew: { input: Payload; preserve: boolean } | undefined;
   private customStatus: Payload;
   private suspended = false;
@@ -117,12 +134,13 @@ export class OrchestrationExecutor implements ReplayHost {
 
   /** Replays `past` (recorded) events, then applies `fresh` ones, and returns the outcome. */
   execute(past: readonly HistoryEvent[], fresh: readonly HistoryEvent[]): ExecutionResult {
+    this.unlocks = [];
     try {
       for (const event of past) this.apply(event, true);
       for (const event of fresh) this.apply(event, false);
     } catch (err) {
       if (!(err instanceof NonDeterminismError)) throw err;
-      this.pending.clear();
+      this.discardPending();
       this.completion = {
         kind: "CompleteOrchestration",
         id: this.sequence,
@@ -132,6 +150,12 @@ export class OrchestrationExecutor implements ReplayHost {
     }
     const actions = [...this.pending.values()].sort((a, b) => a.id - b.id);
     if (this.completion) actions.push(this.completion);
+    if (this.completion && !this.completionRecorded) {
+      const held = this.criticalSection.held;
+      for (const entityId of held?.lockSet ?? []) {
+        this.unlocks.push({ criticalSectionId: held!.criticalSectionId, entityId });
+      }
+    }
     const openChildren: string[] = [];
     for (const { action, task } of this.openTasks.values()) {
       if (action.kind === "CreateSubOrchestration" && !task.isCompleted) openChildren.push(action.instanceId);
@@ -142,6 +166,7 @@ export class OrchestrationExecutor implements ReplayHost {
       customStatus: this.customStatus,
       suspended: this.suspended,
       openChildren,
+      unlocks: this.unlocks,
     };
   }
 
@@ -162,7 +187,14 @@ export class OrchestrationExecutor implements ReplayHost {
 
   record(action: OrchestratorAction, task?: AtomicTask<unknown>): void {
     this.pending.set(action.id, action);
-    if (task) this.openTasks.set(action.id, { task, action });
+    if (!task) return;
+    this.openTasks.set(action.id, { task, action });
+    if (action.kind === "CallEntity") this.entityCalls.set(action.requestId, { task, action });
+    else if (task instanceof EntityLockTask) this.lockTasks.set(task.criticalSectionId, task);
+  }
+
+  entityRequestId(sequence: number): string {
+    return entityRequestId(this.instanceId, this.executionId, sequence);
   }
 
   waitForEvent(task: ExternalEventTask<unknown>): void {
@@ -189,7 +221,7 @@ export class OrchestrationExecutor implements ReplayHost {
 
   private apply(event: HistoryEvent, replaying: boolean): void {
     if (this.completion) {
-      this.applyAfterCompletion(event);
+      this.applyAfterCompletion(event, replaying);
       return;
     }
     this.isReplaying = replaying;
@@ -202,14 +234,39 @@ export class OrchestrationExecutor implements ReplayHost {
         this.currentUtcDateTime = new Date(event.timestamp);
         return;
       case "ExecutionStarted":
+        this.executionId = event.executionId;
         this.start(event.name, deserialize(event.input), event.parent?.instanceId);
         break;
       case "TaskScheduled":
       case "TimerCreated":
       case "SubOrchestrationInstanceCreated":
       case "EventSent":
+      case "EntityOperationCalled":
+      case "EntityOperationSignaled":
+      case "EntityLockRequested":
+      case "EntityUnlockSent":
         this.matchRecordedAction(event);
         return;
+      case "EntityOperationCompleted":
+        this.entityCalls.get(event.requestId)?.task.resolve(deserialize(event.result));
+        break;
+      case "EntityOperationFailed": {
+        const call = this.entityCalls.get(event.requestId);
+        if (!call) break;
+        const { operation, entityId, id } = call.action;
+        const failure = event.failure;
+        call.task.reject(
+          new TaskFailedError(
+            `operation '${operation}' of entity '${entityId}' failed: ${failure.name}: ${failure.message}`,
+            failure,
+            id,
+          ),
+        );
+        break;
+      }
+      case "EntityLockGranted":
+        this.grantLock(event, replaying);
+        break;
       case "TaskCompleted":
       case "SubOrchestrationInstanceCompleted":
         this.openTasks.get(event.taskScheduledId)?.task.resolve(deserialize(event.result));
@@ -234,7 +291,7 @@ export class OrchestrationExecutor implements ReplayHost {
         for (const deferredEvent of this.deferred.splice(0)) this.apply(deferredEvent, replaying);
         return;
       case "ExecutionTerminated":
-        this.pending.clear();
+        this.discardPending();
         this.completion = {
           kind: "CompleteOrchestration",
           id: this.nextSequence(),
@@ -246,6 +303,7 @@ export class OrchestrationExecutor implements ReplayHost {
         return;
       case "ExecutionCompleted":
         this.completion = { kind: "CompleteOrchestration", id: event.eventId, status: event.status };
+        this.completionRecorded = true;
         this.pending.clear();
         return;
       default: {
@@ -261,20 +319,48 @@ export class OrchestrationExecutor implements ReplayHost {
    * code now stops earlier than it used to), and with `preserveUnprocessedEvents` later raised
    * events of the same batch are carried over like the buffered ones. Anything else is moot.
    */
-  private applyAfterCompletion(event: HistoryEvent): void {
+  private applyAfterCompletion(event: HistoryEvent, replaying: boolean): void {
     switch (event.kind) {
       case "TaskScheduled":
       case "TimerCreated":
       case "SubOrchestrationInstanceCreated":
       case "EventSent":
+      case "EntityOperationCalled":
+      case "EntityOperationSignaled":
+      case "EntityLockRequested":
+      case "EntityUnlockSent":
         this.matchRecordedAction(event);
         return;
       case "EventRaised":
         this.completion?.carryoverEvents?.push(event);
         return;
+      case "EntityLockGranted":
+        this.grantLock(event, replaying);
+        return;
       default:
         return;
     }
+  }
+
+  /** Grants a waiting lock request; a grant nobody waits for is released (when it is new). */
+  private grantLock(event: Extract<HistoryEvent, { kind: "EntityLockGranted" }>, replaying: boolean): void {
+    const task = this.completion ? undefined : this.lockTasks.get(event.criticalSectionId);
+    if (task && !task.isCompleted) {
+      task.grant();
+      return;
+    }
+    if (replaying) return; // released when it first arrived
+    for (const entityId of event.lockSet) {
+      this.unlocks.push({ criticalSectionId: event.criticalSectionId, entityId });
+    }
+  }
+
+  /** Drops this step's new actions (the execution ends); their entity releases are still owed. */
+  private discardPending(): void {
+    for (const action of this.pending.values()) {
+      if (action.kind === "UnlockEntity") this.unlocks.push(unlockOf(action));
+    }
+    this.pending.clear();
   }
 
   private start(name: string, input: unknown, parentInstanceId: string | undefined): void {
@@ -293,33 +379,15 @@ export class OrchestrationExecutor implements ReplayHost {
     }
   }
 
-  private matchRecordedAction(
-    event: Extract<
-      HistoryEvent,
-      { kind: "TaskScheduled" | "TimerCreated" | "SubOrchestrationInstanceCreated" | "EventSent" }
-    >,
-  ): void {
+  private matchRecordedAction(event: RecordedActionEvent): void {
     const action = this.pending.get(event.eventId);
-    const expectedKind = {
-      TaskScheduled: "ScheduleTask",
-      TimerCreated: "CreateTimer",
-      SubOrchestrationInstanceCreated: "CreateSubOrchestration",
-      EventSent: "SendEvent",
-    }[event.kind];
     if (!action) {
       const attempted = this.openTasks.has(event.eventId)
         ? "recorded it twice"
         : "did not make this call (it waits for something else, or finished)";
       throw new NonDeterminismError(this.instanceId, event.eventId, describeRecorded(event), attempted);
     }
-    const sameName =
-      (action.kind === "ScheduleTask" && event.kind === "TaskScheduled" && action.name === event.name) ||
-      (action.kind === "CreateSubOrchestration" &&
-        event.kind === "SubOrchestrationInstanceCreated" &&
-        action.name === event.name) ||
-      (action.kind === "SendEvent" && event.kind === "EventSent" && action.name === event.name) ||
-      (action.kind === "CreateTimer" && event.kind === "TimerCreated");
-    if (action.kind !== expectedKind || !sameName) {
+    if (!matchesRecorded(action, event)) {
       throw new NonDeterminismError(
         this.instanceId,
         event.eventId,
@@ -422,4 +490,8 @@ export class OrchestrationExecutor implements ReplayHost {
       this.completion = { kind: "CompleteOrchestration", id, status: "Failed", failure };
     }
   }
+}
+
+function unlockOf(action: UnlockEntityAction): EntityUnlock {
+  return { criticalSectionId: action.criticalSectionId, entityId: action.entityId };
 }

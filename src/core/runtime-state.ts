@@ -1,20 +1,13 @@
 /**
  * One orchestrator step, end to end and still pure: from a leased instance (row, history, inbox
  * messages) to the checkpoint that records it. Decides which messages apply, runs the replay
- * engine, turns actions into history events and outbound work, and handles continue-as-new,
- * rewind, termination and results to a parent.
+ * engine, has the checkpoint builder turn actions into history events and outbound work, and
+ * handles rewind, recursive termination and lock grants that arrive too late.
  */
-import type { OrchestratorAction } from "./actions.js";
-import {
-  type EventRaisedEvent,
-  type ExecutionStartedEvent,
-  type HistoryEvent,
-  isTerminalStatus,
-  makeEvent,
-  type SubOrchestrationInstanceCompletedEvent,
-  type SubOrchestrationInstanceFailedEvent,
-} from "./events.js";
-import type { Checkpoint, ChildInstance, InboxMessage, InstanceRecord, NewMessage } from "./records.js";
+import { CheckpointBuilder } from "./checkpoint-builder.js";
+import { unlockMessage } from "./entity-messages.js";
+import { type ExecutionStartedEvent, type HistoryEvent, isTerminalStatus, makeEvent } from "./events.js";
+import type { Checkpoint, InboxMessage, InstanceRecord, NewMessage } from "./records.js";
 import {
   type ExecutionResult,
   type ExecutorOptions,
@@ -69,12 +62,15 @@ export function runOrchestrationStep(
     input.history.some((e) => e.kind === "ExecutionCompleted" && e.status === "Failed");
 
   if (isTerminalStatus(instance.runtimeStatus) && !rewinding) {
-    return { checkpoint: unchanged(instance, consumedMessageIds) };
+    return {
+      checkpoint: unchanged(instance, consumedMessageIds, releaseGrants(instance, input.messages, now)),
+    };
   }
+  const stale = input.messages.filter((m) => !applicable.includes(m));
   // Only stale messages (for an older execution) or a rewind of an instance that is not Failed.
   const nothingApplies = applicable.every((m) => m.event.kind === "ExecutionRewound");
   if (!rewinding && input.messages.length > 0 && nothingApplies) {
-    return { checkpoint: unchanged(instance, consumedMessageIds) };
+    return { checkpoint: unchanged(instance, consumedMessageIds, releaseGrants(instance, stale, now)) };
   }
 
   const past = rewinding ? rewindHistory(input.history) : input.history;
@@ -103,6 +99,8 @@ export function runOrchestrationStep(
   const started = past.find(isStarted) ?? fresh.find(isStarted);
   const out = new CheckpointBuilder(instance, now, input.newExecutionId, started);
   for (const action of result.actions) out.addAction(action);
+  out.addUnlocks(result.unlocks);
+  out.messages.push(...releaseGrants(instance, stale, now));
 
   const terminate = fresh.find((e) => e.kind === "ExecutionTerminated");
   if (
@@ -134,8 +132,30 @@ export function runOrchestrationStep(
   return { checkpoint, result, ...(result.completion || rewinding ? {} : { executor }) };
 }
 
-/** A checkpoint that only consumes messages (they arrived for a finished instance or a stale execution). */
-function unchanged(instance: InstanceRecord, consumedMessageIds: string[]): Checkpoint {
+/**
+ * Releases the locks of critical sections granted to an execution that no longer waits for them
+ * (it finished, or continued as new): every entity of the grant's lock set is unlocked.
+ */
+function releaseGrants(instance: InstanceRecord, messages: readonly InboxMessage[], now: Date): NewMessage[] {
+  const out: NewMessage[] = [];
+  for (const { event } of messages) {
+    if (event.kind !== "EntityLockGranted") continue;
+    for (const entityId of event.lockSet) {
+      out.push(unlockMessage(entityId, event.criticalSectionId, instance.instanceId, now));
+    }
+  }
+  return out;
+}
+
+/**
+ * A checkpoint that only consumes messages (they arrived for a finished instance or a stale
+ * execution), sending `messages` (lock releases).
+ */
+function unchanged(
+  instance: InstanceRecord,
+  consumedMessageIds: string[],
+  messages: NewMessage[],
+): Checkpoint {
   return {
     history: { mode: "append", events: [] },
     consumedMessageIds,
@@ -149,235 +169,7 @@ function unchanged(instance: InstanceRecord, consumedMessageIds: string[]): Chec
       completedAt: instance.completedAt,
     },
     activities: [],
-    messages: [],
+    messages,
     children: [],
   };
-}
-
-/** Accumulates the events and outbound work of one step's actions. */
-class CheckpointBuilder {
-  readonly events: HistoryEvent[] = [];
-  readonly activities: Checkpoint["activities"] = [];
-  readonly messages: NewMessage[] = [];
-  readonly children: ChildInstance[] = [];
-  private nextExecutionId: string | undefined;
-
-  constructor(
-    private readonly instance: InstanceRecord,
-    private readonly now: Date,
-    private readonly newExecutionId: () => string,
-    private readonly started: ExecutionStartedEvent | undefined,
-  ) {}
-
-  addAction(action: OrchestratorAction): void {
-    const { instance, now } = this;
-    const at = now.getTime();
-    switch (action.kind) {
-      case "ScheduleTask":
-        this.events.push(
-          makeEvent(now, {
-            kind: "TaskScheduled",
-            eventId: action.id,
-            name: action.name,
-            input: action.input,
-            ...(action.attempt ? { attempt: action.attempt } : {}),
-          }),
-        );
-        this.activities.push({
-          instanceId: instance.instanceId,
-          executionId: instance.executionId,
-          taskId: action.id,
-          name: action.name,
-          input: action.input,
-          attempt: action.attempt ?? 1,
-        });
-        return;
-      case "CreateTimer":
-        this.events.push(makeEvent(now, { kind: "TimerCreated", eventId: action.id, fireAt: action.fireAt }));
-        this.messages.push({
-          instanceId: instance.instanceId,
-          executionId: instance.executionId,
-          // Stamped with its due time: that is when it fires, whenever a worker picks it up.
-          event: makeEvent(action.fireAt, { kind: "TimerFired", timerId: action.id, fireAt: action.fireAt }),
-          visibleAt: Date.parse(action.fireAt),
-        });
-        return;
-      case "CreateSubOrchestration":
-        this.events.push(
-          makeEvent(now, {
-            kind: "SubOrchestrationInstanceCreated",
-            eventId: action.id,
-            name: action.name,
-            instanceId: action.instanceId,
-            input: action.input,
-          }),
-        );
-        this.children.push(this.child(action.id, action.name, action.instanceId, action.input));
-        return;
-      case "SendEvent":
-        this.events.push(
-          makeEvent(now, {
-            kind: "EventSent",
-            eventId: action.id,
-            instanceId: action.instanceId,
-            name: action.name,
-            input: action.input,
-          }),
-        );
-        this.messages.push({
-          instanceId: action.instanceId,
-          event: makeEvent(now, { kind: "EventRaised", name: action.name, input: action.input }),
-          visibleAt: at,
-        });
-        return;
-      case "CompleteOrchestration":
-        this.events.push(
-          makeEvent(now, {
-            kind: "ExecutionCompleted",
-            eventId: action.id,
-            status: action.status,
-            ...(action.result !== undefined ? { result: action.result } : {}),
-            ...(action.failure ? { failure: action.failure } : {}),
-          }),
-        );
-        if (action.status === "ContinuedAsNew")
-          this.continueAsNew(action.newInput, action.carryoverEvents ?? []);
-        else this.reportToParent(action);
-        return;
-      default: {
-        const never: never = action;
-        throw new Error(`unknown action ${JSON.stringify(never)}`);
-      }
-    }
-  }
-
-  private child(taskId: number, name: string, childId: string, input: string | undefined): ChildInstance {
-    const { instance, now } = this;
-    const executionId = this.newExecutionId();
-    const parent = {
-      instanceId: instance.instanceId,
-      executionId: instance.executionId,
-      name: instance.name,
-      taskScheduledId: taskId,
-    };
-    const conflict: SubOrchestrationInstanceFailedEvent = makeEvent(now, {
-      kind: "SubOrchestrationInstanceFailed",
-      taskScheduledId: taskId,
-      failure: {
-        name: "InstanceAlreadyExistsError",
-        code: "INSTANCE_ALREADY_EXISTS",
-        message: `cannot start sub-orchestration '${name}': instance '${childId}' already exists and is not finished`,
-      },
-    });
-    return {
-      instanceId: childId,
-      name,
-      executionId,
-      input,
-      parent,
-      createdAt: now.getTime(),
-      started: makeEvent(now, {
-        kind: "ExecutionStarted",
-        name,
-        instanceId: childId,
-        executionId,
-        input,
-        parent,
-      }),
-      visibleAt: now.getTime(),
-      conflictReply: {
-        instanceId: instance.instanceId,
-        executionId: instance.executionId,
-        event: conflict,
-        visibleAt: now.getTime(),
-      },
-    };
-  }
-
-  private continueAsNew(input: string | undefined, carryover: EventRaisedEvent[]): void {
-    const { instance, now } = this;
-    const executionId = this.newExecutionId();
-    this.nextExecutionId = executionId;
-    const parent = this.started?.parent;
-    const started = makeEvent<ExecutionStartedEvent>(now, {
-      kind: "ExecutionStarted",
-      name: instance.name,
-      instanceId: instance.instanceId,
-      executionId,
-      input,
-      ...(parent ? { parent } : {}),
-    });
-    this.messages.push({
-      instanceId: instance.instanceId,
-      executionId,
-      event: started,
-      visibleAt: now.getTime(),
-    });
-    for (const event of carryover) {
-      this.messages.push({ instanceId: instance.instanceId, executionId, event, visibleAt: now.getTime() });
-    }
-  }
-
-  private reportToParent(action: Extract<OrchestratorAction, { kind: "CompleteOrchestration" }>): void {
-    const parent = this.started?.parent;
-    if (!parent) return;
-    const { now } = this;
-    const event =
-      action.status === "Completed"
-        ? makeEvent<SubOrchestrationInstanceCompletedEvent>(now, {
-            kind: "SubOrchestrationInstanceCompleted",
-            taskScheduledId: parent.taskScheduledId,
-            result: action.result,
-          })
-        : makeEvent<SubOrchestrationInstanceFailedEvent>(now, {
-            kind: "SubOrchestrationInstanceFailed",
-            taskScheduledId: parent.taskScheduledId,
-            failure: action.failure ?? {
-              name: "TerminatedError",
-              code: "TERMINATED",
-              message: `sub-orchestration '${this.instance.instanceId}' was terminated`,
-            },
-          });
-    this.messages.push({
-      instanceId: parent.instanceId,
-      executionId: parent.executionId,
-      event,
-      visibleAt: now.getTime(),
-    });
-  }
-
-  instanceUpdate(result: ExecutionResult): Checkpoint["instance"] {
-    const at = this.now.getTime();
-    const base = {
-      executionId: this.instance.executionId,
-      customStatus: result.customStatus,
-      lastUpdatedAt: at,
-    };
-    const completion = result.completion;
-    if (!completion) {
-      // Messages (an event, a suspension) can reach a scheduled instance before its start time.
-      const waiting = this.started ? "Running" : "Pending";
-      return { ...base, runtimeStatus: result.suspended ? "Suspended" : waiting };
-    }
-    switch (completion.status) {
-      case "Completed":
-        return { ...base, runtimeStatus: "Completed", output: completion.result, completedAt: at };
-      case "Terminated":
-        return { ...base, runtimeStatus: "Terminated", output: completion.result, completedAt: at };
-      case "Failed":
-        return { ...base, runtimeStatus: "Failed", failure: completion.failure, completedAt: at };
-      case "ContinuedAsNew":
-        return {
-          ...base,
-          executionId: this.nextExecutionId ?? this.instance.executionId,
-          runtimeStatus: "ContinuedAsNew",
-          // Present even when undefined: the new execution's input replaces the old one.
-          input: completion.newInput,
-        };
-      default: {
-        const never: never = completion.status;
-        throw new Error(`unknown completion status ${String(never)}`);
-      }
-    }
-  }
 }

@@ -14,7 +14,9 @@ export type FaultPointName =
   | "orchestration:after-commit"
   | "activity:before-run"
   | "activity:before-complete"
-  | "activity:after-complete";
+  | "activity:after-complete"
+  | "entity:before-commit"
+  | "entity:after-commit";
 
 const armed = new Set(
   (process.env.REFRAIN_FAULT_POINTS ?? "")

@@ -3,6 +3,7 @@
  * settings. Built once by the TaskHub.
  */
 import type { LogSink } from "../core/context.js";
+import type { EntityFunction } from "../core/entity-batch.js";
 import type { NameRegistry } from "../core/refs.js";
 import type { OrchestratorFunction } from "../core/replay.js";
 import type { Store } from "../store/store.js";
@@ -47,6 +48,8 @@ export interface HubRuntime {
   workerId: string;
   orchestrators: ReadonlyMap<string, OrchestratorFunction>;
   activities: ReadonlyMap<string, ActivityFunction>;
+  /** Entity functions by lower-cased entity name. */
+  entities: ReadonlyMap<string, EntityFunction>;
   /** Set when the hub rejects unregistered names at the call site. */
   registry: NameRegistry | undefined;
   leaseMs: number;

@@ -1,9 +1,11 @@
 /**
  * OpenTelemetry metrics through `@opentelemetry/api` only (no-ops until the application registers
  * a meter provider before the hub starts): instances started and ended by orchestration name,
- * activity and checkpoint durations, replay cache hits and misses, and lost leases.
+ * activity and checkpoint durations, entity operations and batch durations, replay cache hits and
+ * misses, and lost leases.
  */
 import { type Counter, type Histogram, metrics } from "@opentelemetry/api";
+import type { OperationReport } from "../core/entity-batch.js";
 import type { StepFacts } from "./step-facts.js";
 
 /** The instruments of one hub's workers, created when the hub starts. */
@@ -14,6 +16,8 @@ export class EngineMetrics {
   private readonly checkpointDuration: Histogram;
   private readonly replayCache: Counter;
   private readonly leasesLost: Counter;
+  private readonly entityOperations: Counter;
+  private readonly entityBatchDuration: Histogram;
 
   constructor(private readonly hub: string) {
     const meter = metrics.getMeter("refrain");
@@ -37,6 +41,24 @@ export class EngineMetrics {
     this.leasesLost = meter.createCounter("refrain.leases.lost", {
       description: "Work discarded because another worker took over its lease, by refrain.work_kind",
     });
+    this.entityOperations = meter.createCounter("refrain.entity.operations", {
+      description: "Entity operations run, by refrain.entity.name and refrain.failed",
+    });
+    this.entityBatchDuration = meter.createHistogram("refrain.entity.batch.duration", {
+      description: "Time of one entity batch: every operation plus the checkpoint commit",
+      unit: "ms",
+    });
+  }
+
+  /** Records one committed entity batch and its operations. */
+  entityBatch(entityName: string, operations: readonly OperationReport[], durationMs: number): void {
+    const attributes = { "refrain.task_hub": this.hub, "refrain.entity.name": entityName };
+    this.entityBatchDuration.record(durationMs, attributes);
+    let failed = 0;
+    for (const op of operations) if (op.failure) failed++;
+    if (operations.length > failed)
+      this.entityOperations.add(operations.length - failed, { ...attributes, "refrain.failed": false });
+    if (failed > 0) this.entityOperations.add(failed, { ...attributes, "refrain.failed": true });
   }
 
   /** Counts the start and end of executions in a committed step and its latency. */
@@ -63,7 +85,7 @@ export class EngineMetrics {
   }
 
   /** Counts one lost lease. */
-  leaseLost(kind: "orchestration" | "activity"): void {
+  leaseLost(kind: "orchestration" | "activity" | "entity"): void {
     this.leasesLost.add(1, { "refrain.task_hub": this.hub, "refrain.work_kind": kind });
   }
 }

@@ -95,17 +95,28 @@ export function validateFilter(filter: InstanceFilter): void {
   if (filter.instanceIdPrefix !== undefined && typeof filter.instanceIdPrefix !== "string") {
     throw new InvalidArgumentError("instanceIdPrefix must be a string");
   }
+  const kind = filter.instanceKind;
+  if (kind !== undefined && kind !== "orchestration" && kind !== "entity") {
+    throw new InvalidArgumentError(`instanceKind must be "orchestration" or "entity", got ${String(kind)}`);
+  }
 }
 
 /**
  * True when the record matches every given filter field. `createdFrom` is inclusive, `createdTo`
- * exclusive, `instanceIdPrefix` literal; an empty `runtimeStatus` array means no status filter.
+ * exclusive, `instanceIdPrefix` literal; an empty `runtimeStatus` array means no status filter;
+ * entities are the instances whose ID begins with "@".
  */
 export function matchesFilter(record: InstanceRecord, filter: InstanceFilter): boolean {
   if (filter.createdFrom !== undefined && record.createdAt < filter.createdFrom) return false;
   if (filter.createdTo !== undefined && record.createdAt >= filter.createdTo) return false;
   if (filter.runtimeStatus?.length && !filter.runtimeStatus.includes(record.runtimeStatus)) return false;
   if (filter.instanceIdPrefix !== undefined && !record.instanceId.startsWith(filter.instanceIdPrefix)) {
+    return false;
+  }
+  if (
+    filter.instanceKind !== undefined &&
+    record.instanceId.startsWith("@") !== (filter.instanceKind === "entity")
+  ) {
     return false;
   }
   return true;

@@ -77,6 +77,10 @@ export interface InstanceFilter {
   createdTo?: number;
   runtimeStatus?: RuntimeStatus[];
   instanceIdPrefix?: string;
+  /**
+   * Only orchestrations, or only entities (whose instance IDs begin with "@"). Default: both.
+   */
+  instanceKind?: "orchestration" | "entity";
 }
 
 /** A page request: results are ordered by (createdAt, instanceId). */
@@ -108,6 +112,12 @@ export interface AppendOptions {
   transition?: { from: RuntimeStatus; to: RuntimeStatus };
 }
 
+/** Options of `Store.purgeInstances`. */
+export interface PurgeOptions {
+  /** Leave alone instances with inbox messages or a live lease. */
+  idleOnly?: boolean;
+}
+
 /** A durable store of task hubs. See the module comment for the shared rules. */
 export interface Store {
   /** Human-readable kind, e.g. "sqlite". */
@@ -132,7 +142,9 @@ export interface Store {
 
   /**
    * Adds a message to an instance's inbox. Throws `InstanceNotFoundError` when the instance does
-   * not exist, and `InstanceNotRunningError` when `onlyIfActive` and the instance is terminal
+   * not exist, unless the message has `ensureTarget`: then a missing row is created first (status
+   * Pending, no input, no notification of its own). Throws `InstanceNotRunningError` when
+   * `onlyIfActive` and the instance is terminal
    * (Completed, Failed, Terminated). With `transition`, the instance must have status
    * `transition.from` (else `InvalidStateError`), and its status becomes `transition.to`
    * (lastUpdatedAt: now) in the same transaction — so a rewound instance stops looking Failed the
@@ -151,12 +163,15 @@ export interface Store {
 
   /**
    * Deletes terminal instances (Completed, Failed, Terminated) matching the filter or the IDs,
-   * with their history, inbox and activity tasks. Non-terminal matches are left alone.
-   * Returns how many instances were deleted.
+   * with their history, inbox and activity tasks. Non-terminal matches are left alone. With
+   * `idleOnly`, so is an instance with any inbox message or a live lease, judged atomically with
+   * the deletion, so that a message arriving concurrently is never deleted with its target (how
+   * empty entities are removed). Returns how many instances were deleted.
    */
   purgeInstances(
     hub: string,
     selector: { instanceIds: string[] } | { filter: InstanceFilter },
+    options?: PurgeOptions,
   ): Promise<number>;
 
   /**
@@ -174,7 +189,9 @@ export interface Store {
   /**
    * Commits one step atomically and releases the lease. Throws `LeaseLostError` (changing nothing)
    * when the lease token no longer matches. History is written at sequence numbers following the
-   * stored history; a repeated sequence number is an error, never an overwrite.
+   * stored history; a repeated sequence number is an error, never an overwrite. Messages with
+   * `ensureTarget` create their target's row when it has none; a child whose ID is held by an
+   * active instance is not created (its `conflictReply`, if any, is delivered instead).
    */
   commitOrchestration(lease: OrchestrationLease, checkpoint: Checkpoint): Promise<void>;
 

@@ -18,6 +18,7 @@ import {
   makeEvent,
   type ParentInfo,
 } from "../core/events.js";
+import { entityRequestId } from "../core/guid.js";
 import type { InboxMessage, InstanceRecord } from "../core/records.js";
 
 /** Options of a `HistoryBuilder`. */
@@ -199,6 +200,60 @@ export class HistoryBuilder {
     return this.add({ kind: "ExecutionRewound", ...(reason !== undefined ? { reason } : {}) });
   }
 
+  /** The request ID of the entity call, signal or lock recorded at sequence number `id`. */
+  requestId(id: number): string {
+    return entityRequestId(this.instanceId, this.executionId, id);
+  }
+
+  /** EntityOperationCalled: `operation` of `entity` (an `@name@key` ID) called as action `id`. */
+  entityCalled(id: number, entity: string, operation: string, input?: unknown): this {
+    const requestId = this.requestId(id);
+    const fields = { requestId, operation, input: payload(input), targetInstanceId: entity };
+    return this.add({ kind: "EntityOperationCalled", eventId: id, ...fields });
+  }
+
+  /** EntityOperationSignaled: `operation` signalled to `entity` as action `id`. */
+  entitySignaled(id: number, entity: string, operation: string, input?: unknown): this {
+    const requestId = this.requestId(id);
+    const fields = { requestId, operation, input: payload(input), targetInstanceId: entity };
+    return this.add({ kind: "EntityOperationSignaled", eventId: id, ...fields });
+  }
+
+  /** EntityOperationCompleted for the entity call recorded as `id`. */
+  entityCompleted(id: number, result?: unknown): this {
+    return this.add({
+      kind: "EntityOperationCompleted",
+      requestId: this.requestId(id),
+      result: payload(result),
+    });
+  }
+
+  /** EntityOperationFailed for the entity call recorded as `id`. */
+  entityFailed(id: number, error: FailureLike): this {
+    return this.add({
+      kind: "EntityOperationFailed",
+      requestId: this.requestId(id),
+      failure: failureOf(error),
+    });
+  }
+
+  /** EntityLockRequested: a critical section over `lockSet` (sorted IDs) requested as action `id`. */
+  lockRequested(id: number, lockSet: string[]): this {
+    const criticalSectionId = this.requestId(id);
+    return this.add({ kind: "EntityLockRequested", eventId: id, criticalSectionId, lockSet, position: 0 });
+  }
+
+  /** EntityLockGranted for the critical section requested as `lockId`. */
+  lockGranted(lockId: number, lockSet: string[]): this {
+    return this.add({ kind: "EntityLockGranted", criticalSectionId: this.requestId(lockId), lockSet });
+  }
+
+  /** EntityUnlockSent: the lock of section `lockId` on `entity` released as action `id`. */
+  unlockSent(id: number, lockId: number, entity: string): this {
+    const criticalSectionId = this.requestId(lockId);
+    return this.add({ kind: "EntityUnlockSent", eventId: id, criticalSectionId, targetInstanceId: entity });
+  }
+
   /** ExecutionCompleted with status Completed and `result` (sequence number `id`). */
   completed(id: number, result?: unknown): this {
     return this.add({
@@ -293,9 +348,19 @@ const INBOX_KINDS: ReadonlySet<string> = new Set<InboxEvent["kind"]>([
   "ExecutionResumed",
   "ExecutionTerminated",
   "ExecutionRewound",
+  "EntityOperationCompleted",
+  "EntityOperationFailed",
+  "EntityLockGranted",
+  "EntityOperationCalled",
+  "EntityOperationSignaled",
+  "EntityLockRequested",
+  "EntityUnlockSent",
 ]);
 
-/** True for events that arrive as inbox messages (rather than being recorded by the orchestrator). */
+/**
+ * True for events that arrive as inbox messages (rather than being recorded by the orchestrator);
+ * entity requests are both: recorded by their sender, received by the entity.
+ */
 export function isInboxEvent(event: HistoryEvent): event is InboxEvent {
   return INBOX_KINDS.has(event.kind);
 }

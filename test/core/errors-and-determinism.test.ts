@@ -257,7 +257,11 @@ describe("invalid yields and orchestrator shapes", () => {
 });
 
 describe("name registry", () => {
-  const registry: NameRegistry = { activityNames: () => ["Known"], orchestratorNames: () => ["Sub"] };
+  const registry: NameRegistry = {
+    activityNames: () => ["Known"],
+    orchestratorNames: () => ["Sub"],
+    entityNames: () => ["counter"],
+  };
   const cases: Case[] = [
     {
       name: "an unknown activity throws ActivityNotFoundError at the call site, catchable",

@@ -179,7 +179,7 @@ describe("runOrchestrationStep: actions become history and outbound work", () =>
         timestamp: NOW.toISOString(),
       }),
     );
-    const reply = child.conflictReply;
+    const reply = child.conflictReply!;
     assert.deepEqual([reply.instanceId, reply.executionId, reply.event.taskScheduledId], [INSTANCE, EXEC, 0]);
     assert.equal(reply.event.failure.code, "INSTANCE_ALREADY_EXISTS");
     assert.ok(

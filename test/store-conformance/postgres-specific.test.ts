@@ -12,6 +12,7 @@ import {
   PostgresStore,
   type PostgresStoreOptions,
 } from "../../src/store/postgres/postgres-store.js";
+import { channelName, MIGRATIONS, SCHEMA_VERSION } from "../../src/store/postgres/schema.js";
 import type { StoreNotification } from "../../src/store/store.js";
 import {
   activityTask,
@@ -86,11 +87,38 @@ await describePostgres("PostgresStore specifics", () => {
     const five = Array.from({ length: 5 }, () => makeStore({ schema }));
     await Promise.all(five.map((s) => s.open()));
     const { rows } = await adminQuery(`SELECT key, value FROM "${schema}".refrain_meta`);
-    assert.deepStrictEqual(rows, [{ key: "schema_version", value: "1" }]);
+    assert.deepStrictEqual(rows, [{ key: "schema_version", value: String(SCHEMA_VERSION) }]);
     await five[0]!.createInstance(HUB, newInstance("a"));
     assert.equal((await five[4]!.getInstance(HUB, "a"))?.runtimeStatus, "Pending");
     const result = await migrate({ connectionString: TEST_DATABASE_URL, schema });
-    assert.deepStrictEqual(result, { schema, fromVersion: 1, toVersion: 1 });
+    assert.deepStrictEqual(result, { schema, fromVersion: SCHEMA_VERSION, toVersion: SCHEMA_VERSION });
+  });
+
+  test("a schema at version 1 is upgraded in place, keeping its instances", async () => {
+    const schema = randomSchema();
+    schemas.push(schema);
+    const v1 = MIGRATIONS[0]!;
+    await adminQuery(
+      `CREATE SCHEMA "${schema}";
+       CREATE TABLE "${schema}".refrain_meta (key text PRIMARY KEY, value text NOT NULL);
+       INSERT INTO "${schema}".refrain_meta VALUES ('schema_version', '1');
+       ${v1.sql(`"${schema}"`, channelName(schema))}`,
+    );
+    await adminQuery(
+      `INSERT INTO "${schema}".instances (hub, instance_id, name, execution_id, runtime_status, created_at,
+         last_updated_at) VALUES ($1, 'kept', $2, 'e1', 'Completed', 1, 1)`,
+      [HUB, ORCH],
+    );
+    const result = await migrate({ connectionString: TEST_DATABASE_URL, schema });
+    assert.deepStrictEqual(result, { schema, fromVersion: 1, toVersion: SCHEMA_VERSION });
+    const store = makeStore({ schema });
+    await store.open();
+    assert.equal((await store.getInstance(HUB, "kept"))?.runtimeStatus, "Completed");
+    await store.appendMessage(HUB, {
+      ...eventMessage("@e@k", "x"),
+      ensureTarget: { name: "@e", executionId: "entity" },
+    });
+    assert.equal((await store.getInstance(HUB, "@e@k"))?.runtimeStatus, "Pending");
   });
 
   test("a newer schema version is refused with STORE_CORRUPT", async () => {

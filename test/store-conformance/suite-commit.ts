@@ -229,7 +229,7 @@ export function commitTests(h: StoreHarness): void {
       assert.equal(reply.instance.instanceId, "parent");
       assert.deepStrictEqual(
         reply.messages.map((m) => [m.executionId, m.event]),
-        [["parent-e1", child.conflictReply.event]],
+        [["parent-e1", child.conflictReply!.event]],
       );
       assert.equal(await h.store.leaseNextOrchestration(HUB, WORKER, [ORCH], LONG_LEASE), undefined);
     });

@@ -7,6 +7,7 @@ import type { Store } from "../../src/store/store.js";
 import { useStore } from "./fixtures.js";
 import { activityTests } from "./suite-activity.js";
 import { commitTests } from "./suite-commit.js";
+import { entityStoreTests } from "./suite-entities.js";
 import { instanceTests } from "./suite-instances.js";
 import { miscTests } from "./suite-misc.js";
 import { orchestrationLeaseTests } from "./suite-orchestration.js";
@@ -29,5 +30,6 @@ export function storeConformanceSuite(
     activityTests(harness);
     queryTests(harness);
     miscTests(harness);
+    entityStoreTests(harness);
   });
 }

@@ -166,8 +166,25 @@ export class HubState {
     );
   }
 
-  /** Adds a message to an inbox (whether or not the instance exists). */
+  /**
+   * Adds a message to an inbox (whether or not the instance exists); with `ensureTarget`, a
+   * missing target row is created first.
+   */
   insertMessage(message: NewMessage, batch: NotificationBatch): void {
+    const target = message.ensureTarget;
+    if (target && !this.instances.has(message.instanceId)) {
+      const now = Date.now();
+      this.instances.set(message.instanceId, {
+        record: {
+          instanceId: message.instanceId,
+          name: target.name,
+          executionId: target.executionId,
+          runtimeStatus: "Pending",
+          createdAt: now,
+          lastUpdatedAt: now,
+        },
+      });
+    }
     const seq = this.nextSeq();
     this.inbox.set(seq, {
       seq,

@@ -39,6 +39,7 @@ import type {
   NewMessage,
   OrchestrationLease,
   OrchestrationWorkItem,
+  PurgeOptions,
   Store,
   StoreNotification,
 } from "../store.js";
@@ -86,11 +87,17 @@ export class MemoryStore implements Store {
     this.emit(hub, batch);
   }
 
-  /** Adds a message to an existing instance's inbox. */
+  /** Adds a message to an existing instance's inbox (or, with `ensureTarget`, creates the row). */
   async appendMessage(hub: string, message: NewMessage, options?: AppendOptions): Promise<void> {
     const h = this.hub(hub);
     const existing = h.instances.get(message.instanceId);
-    if (!existing) throw new InstanceNotFoundError(message.instanceId);
+    const batch = new NotificationBatch();
+    if (!existing) {
+      if (!message.ensureTarget) throw new InstanceNotFoundError(message.instanceId);
+      h.insertMessage(message, batch);
+      this.emit(hub, batch);
+      return;
+    }
     const status = existing.record.runtimeStatus;
     if (options?.onlyIfActive && isTerminalStatus(status)) {
       throw new InstanceNotRunningError(message.instanceId, status);
@@ -98,7 +105,6 @@ export class MemoryStore implements Store {
     const transition = options?.transition;
     if (transition && status !== transition.from)
       throw transitionMismatch(message.instanceId, status, transition.from);
-    const batch = new NotificationBatch();
     if (transition) {
       existing.record.runtimeStatus = transition.to;
       existing.record.lastUpdatedAt = Date.now();
@@ -145,10 +151,11 @@ export class MemoryStore implements Store {
     return result;
   }
 
-  /** Deletes terminal instances selected by IDs or filter; returns how many were deleted. */
+  /** Deletes terminal (and, with `idleOnly`, idle) instances selected by IDs or filter; returns the count. */
   async purgeInstances(
     hub: string,
     selector: { instanceIds: string[] } | { filter: InstanceFilter },
+    options: PurgeOptions = {},
   ): Promise<number> {
     const h = this.hub(hub);
     let candidates: StoredInstance[];
@@ -159,8 +166,11 @@ export class MemoryStore implements Store {
       candidates = [...h.instances.values()].filter((s) => matchesFilter(s.record, selector.filter));
     }
     let count = 0;
+    const now = Date.now();
     for (const stored of candidates) {
       if (!isTerminalStatus(stored.record.runtimeStatus)) continue;
+      if (options.idleOnly && (isLive(stored.lease, now) || h.hasMessages(stored.record.instanceId)))
+        continue;
       h.deleteInstance(stored.record.instanceId);
       count++;
     }
@@ -234,7 +244,7 @@ export class MemoryStore implements Store {
     for (const child of checkpoint.children) {
       const existing = h.instances.get(child.instanceId);
       if (existing && isActiveStatus(existing.record.runtimeStatus)) {
-        h.insertMessage(child.conflictReply, batch);
+        if (child.conflictReply) h.insertMessage(child.conflictReply, batch);
       } else {
         h.insertInstance(child, batch);
       }

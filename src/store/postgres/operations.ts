@@ -37,6 +37,7 @@ function messageJson(message: NewMessage): object {
     executionId: message.executionId,
     event: JSON.stringify(message.event),
     visibleAt: ms(message.visibleAt),
+    ensureTarget: message.ensureTarget,
   };
 }
 
@@ -79,7 +80,7 @@ export function checkpointJson(checkpoint: Checkpoint): object {
     messages: checkpoint.messages.map(messageJson),
     children: checkpoint.children.map((c) => ({
       ...instanceJson(c),
-      conflictReply: messageJson(c.conflictReply),
+      conflictReply: c.conflictReply ? messageJson(c.conflictReply) : undefined,
     })),
   };
 }
@@ -134,12 +135,14 @@ function filterSql(filter: InstanceFilter, first: number): { sql: string; params
       AND (${p(0)}::bigint IS NULL OR created_at >= ${p(0)})
       AND (${p(1)}::bigint IS NULL OR created_at < ${p(1)})
       AND (${p(2)}::text[] IS NULL OR runtime_status = ANY (${p(2)}))
-      AND (${p(3)}::text IS NULL OR starts_with(instance_id, ${p(3)}))`,
+      AND (${p(3)}::text IS NULL OR starts_with(instance_id, ${p(3)}))
+      AND (${p(4)}::text IS NULL OR starts_with(instance_id, '@') = (${p(4)} = 'entity'))`,
     params: [
       bound(filter.createdFrom),
       bound(filter.createdTo),
       filter.runtimeStatus?.length ? filter.runtimeStatus : null,
       filter.instanceIdPrefix ?? null,
+      filter.instanceKind ?? null,
     ],
   };
 }
@@ -188,6 +191,7 @@ export function statements(s: string) {
           visible_at = $4
         WHERE hub = $1 AND id = $2 AND lease_token = $3 RETURNING id)
       SELECT ${s}.refrain_notify($1, $5, '[{"kind": "activity-work"}]'::jsonb) AS notes FROM released`,
+    purgeIdle: `SELECT ${s}.refrain_purge_idle($1, $2::text[], $3) AS deleted`,
     nextWakeUp: `SELECT
         (SELECT MIN(m.visible_at) FROM ${s}.inbox m
           JOIN ${s}.instances i ON i.hub = m.hub AND i.instance_id = m.instance_id
@@ -214,6 +218,15 @@ export function listQuery(
       AND ($${n}::bigint IS NULL OR (created_at, instance_id) > ($${n}, $${n + 1}::text))
       ORDER BY created_at, instance_id LIMIT $${n + 2}`,
     values: [hub, ...f.params, after ? after.createdAt : null, after ? after.instanceId : null, limit],
+  };
+}
+
+/** The terminal instances a filter selects, as `instance_id` rows (the first step of an idle purge). */
+export function terminalIdsQuery(s: string, hub: string, filter: InstanceFilter): pg.QueryConfig {
+  const f = filterSql(filter, 2);
+  return {
+    text: `SELECT instance_id FROM ${s}.instances WHERE ${f.sql} AND runtime_status IN ${TERMINAL}`,
+    values: [hub, ...f.params],
   };
 }
 

@@ -40,6 +40,7 @@ import type {
   NewMessage,
   OrchestrationLease,
   OrchestrationWorkItem,
+  PurgeOptions,
   Store,
   StoreNotification,
 } from "../store.js";
@@ -56,6 +57,7 @@ import {
   purgeQuery,
   type Statements,
   statements,
+  terminalIdsQuery,
   toLeasedOrchestration,
   toNotifications,
 } from "./operations.js";
@@ -193,7 +195,7 @@ export class PostgresStore implements Store {
     this.feed.emit(hub, toNotifications(notes));
   }
 
-  /** Adds a message to an existing instance's inbox. */
+  /** Adds a message to an existing instance's inbox (or, with `ensureTarget`, creates the row). */
   async appendMessage(hub: string, message: NewMessage, options?: AppendOptions): Promise<void> {
     const body = JSON.stringify(appendJson(message));
     const { from, to } = options?.transition ?? {};
@@ -250,14 +252,36 @@ export class PostgresStore implements Store {
     return result;
   }
 
-  /** Deletes terminal instances selected by IDs or filter; returns how many were deleted. */
+  /** Deletes terminal (and, with `idleOnly`, idle) instances selected by IDs or filter; returns the count. */
   async purgeInstances(
     hub: string,
     selector: { instanceIds: string[] } | { filter: InstanceFilter },
+    options: PurgeOptions = {},
   ): Promise<number> {
     if ("filter" in selector) validateFilter(selector.filter);
+    if (options.idleOnly) return this.purgeIdle(hub, selector);
     return this.run("purgeInstances", undefined, async (db) => {
       const { rows } = await db.query<{ deleted: number }>(purgeQuery(`"${this.schema}"`, hub, selector));
+      return rows[0]?.deleted ?? 0;
+    });
+  }
+
+  /** The idle purge: candidate IDs (from the filter), then one call that locks, checks and deletes each. */
+  private async purgeIdle(
+    hub: string,
+    selector: { instanceIds: string[] } | { filter: InstanceFilter },
+  ): Promise<number> {
+    const ids =
+      "instanceIds" in selector
+        ? [...new Set(selector.instanceIds)]
+        : (
+            await this.run("purgeInstances", undefined, (db) =>
+              db.query<{ instance_id: string }>(terminalIdsQuery(`"${this.schema}"`, hub, selector.filter)),
+            )
+          ).rows.map((r) => r.instance_id);
+    if (ids.length === 0) return 0;
+    return this.run("purgeInstances", undefined, async (db) => {
+      const { rows } = await db.query<{ deleted: number }>(this.sql.purgeIdle, [hub, ids, Date.now()]);
       return rows[0]?.deleted ?? 0;
     });
   }

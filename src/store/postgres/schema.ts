@@ -92,18 +92,18 @@ const TABLES = (s: string): string => `
  * one, tagged with the hub and the calling store's origin, to the schema's channel.
  */
 const HELPERS = (s: string, channel: string): string => `
-  CREATE FUNCTION ${s}.refrain_notify(p_hub text, p_origin text, p_notes jsonb) RETURNS jsonb ${FN} AS $$
+  CREATE OR REPLACE FUNCTION ${s}.refrain_notify(p_hub text, p_origin text, p_notes jsonb) RETURNS jsonb ${FN} AS $$
   BEGIN
     PERFORM pg_notify('${channel}', (n.value || jsonb_build_object('hub', p_hub, 'origin', p_origin))::text)
       FROM (SELECT DISTINCT value FROM jsonb_array_elements(p_notes)) AS n;
     RETURN p_notes;
   END $$;
 
-  CREATE FUNCTION ${s}.refrain_work(p_instance_id text) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  CREATE OR REPLACE FUNCTION ${s}.refrain_work(p_instance_id text) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
     SELECT jsonb_build_object('kind', 'orchestration-work', 'instanceId', p_instance_id)
   $$;
 
-  CREATE FUNCTION ${s}.refrain_delete_instance(p_hub text, p_id text) RETURNS void ${FN} AS $$
+  CREATE OR REPLACE FUNCTION ${s}.refrain_delete_instance(p_hub text, p_id text) RETURNS void ${FN} AS $$
   BEGIN
     DELETE FROM ${s}.instances WHERE hub = p_hub AND instance_id = p_id;
     DELETE FROM ${s}.history WHERE hub = p_hub AND instance_id = p_id;
@@ -111,8 +111,23 @@ const HELPERS = (s: string, channel: string): string => `
     DELETE FROM ${s}.activity_tasks WHERE hub = p_hub AND instance_id = p_id;
   END $$;
 
+  -- Makes sure the row exists (creating a Pending one) and holds a KEY SHARE lock on it, so that a
+  -- concurrent idle purge cannot delete it before this transaction's message is in its inbox.
+  CREATE OR REPLACE FUNCTION ${s}.refrain_ensure_instance(p_hub text, p_id text, p_target json, p_now bigint)
+  RETURNS void ${FN} AS $$
+  BEGIN
+    LOOP
+      PERFORM 1 FROM ${s}.instances WHERE hub = p_hub AND instance_id = p_id FOR KEY SHARE;
+      IF FOUND THEN RETURN; END IF;
+      INSERT INTO ${s}.instances (hub, instance_id, name, execution_id, runtime_status, created_at, last_updated_at)
+        VALUES (p_hub, p_id, p_target->>'name', p_target->>'executionId', 'Pending', p_now, p_now)
+        ON CONFLICT DO NOTHING;
+      IF FOUND THEN RETURN; END IF;
+    END LOOP;
+  END $$;
+
   -- Replaces any row with a fresh Pending instance and queues its start message; returns notes.
-  CREATE FUNCTION ${s}.refrain_insert_instance(p_hub text, p_i json) RETURNS jsonb ${FN} AS $$
+  CREATE OR REPLACE FUNCTION ${s}.refrain_insert_instance(p_hub text, p_i json) RETURNS jsonb ${FN} AS $$
   BEGIN
     PERFORM ${s}.refrain_delete_instance(p_hub, p_i->>'instanceId');
     INSERT INTO ${s}.instances (hub, instance_id, name, execution_id, runtime_status, input, parent,
@@ -131,7 +146,7 @@ const HELPERS = (s: string, channel: string): string => `
 const ENTRY_POINTS = (s: string): string => `
   -- createInstance. RF002 (message: status) when an active instance has the ID. With
   -- p_accept_same (a retry after an unknown outcome), a row with the same execution is success.
-  CREATE FUNCTION ${s}.refrain_create_instance(p_hub text, p_i json, p_accept_same boolean, p_origin text)
+  CREATE OR REPLACE FUNCTION ${s}.refrain_create_instance(p_hub text, p_i json, p_accept_same boolean, p_origin text)
   RETURNS jsonb ${FN} AS $$
   DECLARE
     v_status text;
@@ -148,15 +163,18 @@ const ENTRY_POINTS = (s: string): string => `
     RETURN ${s}.refrain_notify(p_hub, p_origin, ${s}.refrain_insert_instance(p_hub, p_i));
   END $$;
 
-  -- appendMessage. RF003 when there is no instance; RF004 (message: status) when p_only_if_active
+  -- appendMessage. RF003 when there is no instance (a message with ensureTarget creates it); RF004 (message: status) when p_only_if_active
   -- and the instance is terminal; RF005 (message: status) when p_from is given and differs, else
   -- the status becomes p_to in the same transaction.
-  CREATE FUNCTION ${s}.refrain_append_message(p_hub text, p_m json, p_only_if_active boolean, p_origin text,
+  CREATE OR REPLACE FUNCTION ${s}.refrain_append_message(p_hub text, p_m json, p_only_if_active boolean, p_origin text,
     p_from text, p_to text, p_now bigint) RETURNS jsonb ${FN} AS $$
   DECLARE
     v_status text;
     v_notes jsonb := jsonb_build_array(${s}.refrain_work(p_m->>'instanceId'));
   BEGIN
+    IF p_m->'ensureTarget' IS NOT NULL THEN
+      PERFORM ${s}.refrain_ensure_instance(p_hub, p_m->>'instanceId', p_m->'ensureTarget', p_now);
+    END IF;
     SELECT runtime_status INTO v_status FROM ${s}.instances
       WHERE hub = p_hub AND instance_id = p_m->>'instanceId'
       FOR KEY SHARE;
@@ -186,7 +204,7 @@ const ENTRY_POINTS = (s: string): string => `
   -- leaseNextOrchestration. Locks the eligible instance with the oldest visible message (skipping
   -- rows other transactions hold), deletes older visible messages that have no instance row, then
   -- leases and reads in later statements, so history and messages are read after the lock.
-  CREATE FUNCTION ${s}.refrain_lease_orchestration(p_hub text, p_worker text, p_names text[], p_now bigint,
+  CREATE OR REPLACE FUNCTION ${s}.refrain_lease_orchestration(p_hub text, p_worker text, p_names text[], p_now bigint,
     p_expires bigint, p_token text) RETURNS json ${FN} AS $$
   DECLARE
     v_id text;
@@ -218,7 +236,7 @@ const ENTRY_POINTS = (s: string): string => `
 
   -- commitOrchestration: the fencing check and the whole checkpoint in one transaction. RF001 when
   -- the lease token no longer matches. A repeated history sequence number violates history's key.
-  CREATE FUNCTION ${s}.refrain_commit_orchestration(p_hub text, p_instance_id text, p_token text, p_cp json,
+  CREATE OR REPLACE FUNCTION ${s}.refrain_commit_orchestration(p_hub text, p_instance_id text, p_token text, p_cp json,
     p_now bigint, p_origin text) RETURNS jsonb ${FN} AS $$
   DECLARE
     v_u json := p_cp->'instance';
@@ -265,6 +283,10 @@ const ENTRY_POINTS = (s: string): string => `
     IF v_count > 0 THEN
       v_notes := v_notes || jsonb_build_object('kind', 'activity-work');
     END IF;
+    PERFORM ${s}.refrain_ensure_instance(p_hub, t.id, t.target, p_now)
+      FROM (SELECT DISTINCT ON (m.v->>'instanceId') m.v->>'instanceId' AS id, m.v->'ensureTarget' AS target
+            FROM json_array_elements(p_cp->'messages') AS m(v) WHERE m.v->'ensureTarget' IS NOT NULL
+            ORDER BY m.v->>'instanceId') AS t;
     INSERT INTO ${s}.inbox (hub, instance_id, execution_id, event, visible_at)
       SELECT p_hub, m.v->>'instanceId', m.v->>'executionId', m.v->>'event', (m.v->>'visibleAt')::bigint
       FROM json_array_elements(p_cp->'messages') WITH ORDINALITY AS m(v, ord) ORDER BY m.ord;
@@ -274,10 +296,12 @@ const ENTRY_POINTS = (s: string): string => `
       SELECT runtime_status INTO v_existing FROM ${s}.instances
         WHERE hub = p_hub AND instance_id = v_child->>'instanceId' FOR UPDATE;
       IF FOUND AND v_existing IN ${ACTIVE} THEN
-        INSERT INTO ${s}.inbox (hub, instance_id, execution_id, event, visible_at)
-          VALUES (p_hub, v_child->'conflictReply'->>'instanceId', v_child->'conflictReply'->>'executionId',
-            v_child->'conflictReply'->>'event', (v_child->'conflictReply'->>'visibleAt')::bigint);
-        v_notes := v_notes || ${s}.refrain_work(v_child->'conflictReply'->>'instanceId');
+        IF v_child->'conflictReply' IS NOT NULL THEN
+          INSERT INTO ${s}.inbox (hub, instance_id, execution_id, event, visible_at)
+            VALUES (p_hub, v_child->'conflictReply'->>'instanceId', v_child->'conflictReply'->>'executionId',
+              v_child->'conflictReply'->>'event', (v_child->'conflictReply'->>'visibleAt')::bigint);
+          v_notes := v_notes || ${s}.refrain_work(v_child->'conflictReply'->>'instanceId');
+        END IF;
       ELSE
         v_notes := v_notes || ${s}.refrain_insert_instance(p_hub, v_child);
       END IF;
@@ -287,14 +311,49 @@ const ENTRY_POINTS = (s: string): string => `
     END IF;
     RETURN ${s}.refrain_notify(p_hub, p_origin, v_notes);
   END $$;
+
+  -- purgeInstances with idleOnly: deletes each terminal instance with no live lease and no inbox
+  -- message. The row lock comes first and the inbox is read after it (a later statement, so a
+  -- fresh snapshot): a writer that locked the row to add a message has committed by then, and the
+  -- next one waits for this transaction and then finds no row (and creates a new one).
+  CREATE OR REPLACE FUNCTION ${s}.refrain_purge_idle(p_hub text, p_ids text[], p_now bigint)
+  RETURNS integer ${FN} AS $$
+  DECLARE
+    v_id text;
+    v_count integer := 0;
+  BEGIN
+    FOREACH v_id IN ARRAY p_ids LOOP
+      PERFORM 1 FROM ${s}.instances WHERE hub = p_hub AND instance_id = v_id
+        AND runtime_status IN ('Completed', 'Failed', 'Terminated')
+        AND (lease_token IS NULL OR lease_expires_at <= p_now)
+        FOR UPDATE;
+      CONTINUE WHEN NOT FOUND;
+      CONTINUE WHEN EXISTS (SELECT 1 FROM ${s}.inbox WHERE hub = p_hub AND instance_id = v_id);
+      PERFORM ${s}.refrain_delete_instance(p_hub, v_id);
+      v_count := v_count + 1;
+    END LOOP;
+    RETURN v_count;
+  END $$;
 `;
 
-/** Every migration in order; the last one's version is the schema version this code writes. */
+/** The current version of every store function (all `CREATE OR REPLACE`). */
+const FUNCTIONS = (s: string, channel: string): string => HELPERS(s, channel) + ENTRY_POINTS(s);
+
+/**
+ * Every migration in order; the last one's version is the schema version this code writes. A
+ * migration that changes functions runs `FUNCTIONS` again: it always installs the current ones,
+ * so a schema at any version ends with the functions of this code.
+ */
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     description: "instances, history, inbox, activity tasks and the store functions",
-    sql: (s, channel) => TABLES(s) + HELPERS(s, channel) + ENTRY_POINTS(s),
+    sql: (s, channel) => TABLES(s) + FUNCTIONS(s, channel),
+  },
+  {
+    version: 2,
+    description: "entities: messages that create their target, idle purge",
+    sql: (s, channel) => FUNCTIONS(s, channel),
   },
 ];
 

@@ -36,6 +36,7 @@ export function filterParams(hub: string, filter: InstanceFilter): Record<string
     createdTo: null_(filter.createdTo),
     statuses: filter.runtimeStatus?.length ? JSON.stringify(filter.runtimeStatus) : null,
     prefix: null_(filter.instanceIdPrefix),
+    kind: null_(filter.instanceKind),
   };
 }
 
@@ -106,13 +107,21 @@ export function insertInstance(
   );
 }
 
-/** Adds a message to an inbox (whether or not the instance exists). */
+/**
+ * Adds a message to an inbox (whether or not the instance exists); with `ensureTarget`, a missing
+ * target row is created first.
+ */
 export function insertMessage(
   s: Statements,
   hub: string,
   message: NewMessage,
   batch: NotificationBatch,
 ): void {
+  const target = message.ensureTarget;
+  if (target) {
+    const now = Date.now();
+    s.ensureInstance.run(hub, message.instanceId, target.name, target.executionId, now, now);
+  }
   s.insertMessage.run(
     hub,
     message.instanceId,
@@ -171,7 +180,7 @@ export function applyCheckpoint(
   for (const child of checkpoint.children) {
     const existing = s.getInstance.get(hub, child.instanceId) as InstanceRow | undefined;
     if (existing && isActiveStatus(existing.runtime_status as RuntimeStatus)) {
-      insertMessage(s, hub, child.conflictReply, batch);
+      if (child.conflictReply) insertMessage(s, hub, child.conflictReply, batch);
     } else {
       insertInstance(s, hub, child, batch);
     }

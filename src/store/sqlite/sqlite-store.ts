@@ -44,6 +44,7 @@ import type {
   NewMessage,
   OrchestrationLease,
   OrchestrationWorkItem,
+  PurgeOptions,
   Store,
   StoreNotification,
 } from "../store.js";
@@ -179,11 +180,15 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** Adds a message to an existing instance's inbox. */
+  /** Adds a message to an existing instance's inbox (or, with `ensureTarget`, creates the row). */
   async appendMessage(hub: string, message: NewMessage, options?: AppendOptions): Promise<void> {
     this.write(hub, (s, batch) => {
       const row = s.getInstance.get(hub, message.instanceId) as InstanceRow | undefined;
-      if (!row) throw new InstanceNotFoundError(message.instanceId);
+      if (!row && !message.ensureTarget) throw new InstanceNotFoundError(message.instanceId);
+      if (!row) {
+        insertMessage(s, hub, message, batch);
+        return;
+      }
       if (options?.onlyIfActive && isTerminalStatus(row.runtime_status as RuntimeStatus)) {
         throw new InstanceNotRunningError(message.instanceId, row.runtime_status);
       }
@@ -241,10 +246,11 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** Deletes terminal instances selected by IDs or filter; returns how many were deleted. */
+  /** Deletes terminal (and, with `idleOnly`, idle) instances selected by IDs or filter; returns the count. */
   async purgeInstances(
     hub: string,
     selector: { instanceIds: string[] } | { filter: InstanceFilter },
+    options: PurgeOptions = {},
   ): Promise<number> {
     if ("filter" in selector) validateFilter(selector.filter);
     return this.write(hub, (s) => {
@@ -258,6 +264,14 @@ export class SqliteStore implements Store {
         ids = (s.purgeCandidates.all(filterParams(hub, selector.filter)) as { instance_id: string }[]).map(
           (r) => r.instance_id,
         );
+      }
+      if (options.idleOnly) {
+        const now = Date.now();
+        ids = ids.filter((id) => {
+          const row = s.getInstance.get(hub, id) as InstanceRow;
+          const leased = row.lease_token !== null && Number(row.lease_expires_at) > now;
+          return !leased && !s.hasMessages.get(hub, id);
+        });
       }
       for (const id of ids) deleteInstance(s, hub, id);
       return ids.length;

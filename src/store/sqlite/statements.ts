@@ -46,7 +46,8 @@ const FILTER = `hub = @hub
   AND (@createdFrom IS NULL OR created_at >= @createdFrom)
   AND (@createdTo IS NULL OR created_at < @createdTo)
   AND (@statuses IS NULL OR runtime_status IN (SELECT value FROM json_each(@statuses)))
-  AND (@prefix IS NULL OR substr(instance_id, 1, length(@prefix)) = @prefix)`;
+  AND (@prefix IS NULL OR substr(instance_id, 1, length(@prefix)) = @prefix)
+  AND (@kind IS NULL OR (substr(instance_id, 1, 1) = '@') = (@kind = 'entity'))`;
 
 /** The SQL text of every statement, by name. */
 const SQL = {
@@ -55,6 +56,8 @@ const SQL = {
   insertInstance: `INSERT INTO instances (hub, instance_id, name, execution_id, runtime_status, input, parent, created_at,
          last_updated_at) VALUES (?, ?, ?, ?, 'Pending', ?, ?, ?, ?)`,
   deleteInstance: "DELETE FROM instances WHERE hub = ? AND instance_id = ?",
+  ensureInstance: `INSERT OR IGNORE INTO instances (hub, instance_id, name, execution_id, runtime_status, created_at,
+         last_updated_at) VALUES (?, ?, ?, ?, 'Pending', ?, ?)`,
   setStatus: "UPDATE instances SET runtime_status = ?, last_updated_at = ? WHERE hub = ? AND instance_id = ?",
   updateInstance: `UPDATE instances SET execution_id = @executionId, runtime_status = @runtimeStatus,
          input = CASE WHEN @hasInput THEN @input ELSE input END, output = @output,
