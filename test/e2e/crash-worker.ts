@@ -1,12 +1,14 @@
 /**
  * The worker process of the crash tests: `node dist/test/e2e/crash-worker.js <storeSpec> <countsFile>`,
  * where the spec is `sqlite:<path>` or `postgres:<url>#<schema>` (store-spec.ts). Serves the mixed
- * workload (workload.ts) with a short lease, so a killed worker's work is taken over quickly.
+ * workload (workload.ts) and the bank of the entity crash test (bank-workload.ts) with a short
+ * lease, so a killed worker's work is taken over quickly.
  * Prints "ready" once its dispatchers run; stops gracefully on SIGTERM. Fault points are armed
  * through the environment (REFRAIN_FAULT_POINTS, REFRAIN_FAULT_PROBABILITY, REFRAIN_FAULT_ACTION),
  * read by the engine itself.
  */
 import { TaskHub } from "../../src/index.js";
+import { registerBank } from "./bank-workload.js";
 import { parseStoreSpec, storeFromSpec } from "./store-spec.js";
 import { registerWorkload } from "./workload.js";
 
@@ -26,6 +28,7 @@ async function main(): Promise<void> {
     workerId: `crash-worker:${process.pid}`,
   });
   registerWorkload(hub, countsFile);
+  registerBank(hub);
   process.once("SIGTERM", () => {
     hub.stop().then(
       () => process.exit(0),
