@@ -2,8 +2,11 @@
  * Registers every example on one hub, for the demo app and for trying them out together.
  */
 import type { TaskHub } from "refrain";
+import { type AggregatorExample, register as registerAggregator } from "./aggregator.js";
 import { type ApprovalExample, register as registerApproval } from "./approval.js";
+import { type BankExample, register as registerBank } from "./bank-transfer.js";
 import { type ChainingExample, register as registerChaining } from "./chaining.js";
+import { type CounterExample, register as registerCounter } from "./counter.js";
 import {
   type ErrorHandlingExample,
   register as registerErrorHandling,
@@ -26,6 +29,9 @@ export interface AllExamples {
   subOrchestrations: SubOrchestrationsExample;
   errorHandling: ErrorHandlingExample;
   parameters: ParametersExample;
+  counter: CounterExample;
+  bank: BankExample;
+  aggregator: AggregatorExample;
 }
 
 /** Registers all examples on `hub`; the saga books through `agency` when given. */
@@ -38,5 +44,8 @@ export function registerAll(hub: TaskHub, agency?: TravelAgency): AllExamples {
     subOrchestrations: registerSubOrchestrations(hub),
     errorHandling: registerErrorHandling(hub, agency),
     parameters: registerParameters(hub),
+    counter: registerCounter(hub),
+    bank: registerBank(hub),
+    aggregator: registerAggregator(hub),
   };
 }

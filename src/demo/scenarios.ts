@@ -3,6 +3,7 @@
  * that a second run finds (and resumes) what the first one started.
  */
 
+import type { TransferResult } from "../../examples/bank-transfer.js";
 import type { TripResult } from "../../examples/error-handling.js";
 import type { FanOutResult } from "../../examples/fan-out-fan-in.js";
 import type { AllExamples } from "../../examples/index.js";
@@ -39,6 +40,7 @@ const APPROVAL_DELAY_MS = 1_500;
 /** The demo instances, in the order they are started. */
 export function demoScenarios(examples: AllExamples): DemoScenario[] {
   const { chaining, fanOutFanIn, monitor, approval, subOrchestrations, errorHandling, parameters } = examples;
+  const { counter, bank, aggregator } = examples;
   const approvalRequest = { request: "buy 3 laptops", approver: "alice", escalateTo: "bob" };
   return [
     scenario("demo-chaining", chaining.helloCities, ["Tokyo", "Seattle", "London"]),
@@ -86,6 +88,27 @@ export function demoScenarios(examples: AllExamples): DemoScenario[] {
       quantity: 3,
       unitPriceCents: 1250,
     }),
+    scenario(
+      "demo-counter",
+      counter.addAndRead,
+      { key: "demo", amount: 1 },
+      { summarize: (value: number) => `counter @counter@demo is now ${value}` },
+    ),
+    scenario(
+      "demo-transfer",
+      bank.transfer,
+      { from: "alice", to: "bob", amount: 30 },
+      {
+        summarize: (r: TransferResult) =>
+          `${r.status} inside a critical section: alice ${r.fromBalance}, bob ${r.toBalance}`,
+      },
+    ),
+    scenario(
+      "demo-aggregator",
+      aggregator.collectReadings,
+      { deviceId: "sensor-1", count: 10 },
+      { summarize: (n: number) => `${n} readings signalled to entity @aggregator@sensor-1` },
+    ),
   ];
 }
 

@@ -36,6 +36,9 @@ const DEMO_IDS = [
   "demo-saga",
   "demo-retry",
   "demo-parameters",
+  "demo-counter",
+  "demo-transfer",
+  "demo-aggregator",
 ];
 const RUN_TIMEOUT_MS = 60_000;
 
@@ -136,7 +139,7 @@ describe("demo app", { timeout: 3 * RUN_TIMEOUT_MS }, () => {
       assert.match(first.stdout, new RegExp(`^started +${id} `, "m"), `${id} was started`);
       assert.match(resultLineOf(first.stdout, id) ?? "", / Completed /, `${id} completed`);
     }
-    assert.match(first.stdout, /All 9 demo instances have finished/);
+    assert.match(first.stdout, /All 12 demo instances have finished/);
   });
 
   test("the first run shows each pattern's result", () => {
