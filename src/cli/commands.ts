@@ -4,6 +4,7 @@
  */
 import { type CommandSpec, GLOBAL_OPTIONS, type OptionSpec, type PositionalSpec } from "./args.js";
 import { CONTROL_COMMANDS } from "./control-commands.js";
+import { ENTITY_COMMANDS } from "./entity-commands.js";
 import { MIGRATE_COMMAND } from "./migrate-command.js";
 import { QUERY_COMMANDS } from "./query-commands.js";
 import { SERVE_COMMAND } from "./serve-command.js";
@@ -20,6 +21,10 @@ const HELP_ORDER = [
   "rewind",
   "restart",
   "purge",
+  "entities",
+  "entity",
+  "signal",
+  "clean-entities",
   "migrate",
   "serve",
 ];
@@ -28,6 +33,7 @@ const HELP_ORDER = [
 export const COMMANDS: readonly CommandSpec[] = [
   ...CONTROL_COMMANDS,
   ...QUERY_COMMANDS,
+  ...ENTITY_COMMANDS,
   MIGRATE_COMMAND,
   SERVE_COMMAND,
 ].sort((a, b) => HELP_ORDER.indexOf(a.name) - HELP_ORDER.indexOf(b.name));
@@ -68,7 +74,7 @@ export function globalHelp(): string {
   const commands: [string, string][] = COMMANDS.map((c) => [c.name, c.summary]);
   commands.push(["help", "show help for a command (refrain help <command>)"]);
   return [
-    "refrain: manage the orchestration instances in a Refrain app's database (SQLite or PostgreSQL), without the app's code",
+    "refrain: manage the orchestration instances and entities in a Refrain app's database (SQLite or PostgreSQL), without the app's code",
     "",
     "usage: refrain <command> [arguments] [options]",
     "",

@@ -23,6 +23,8 @@ function path(name: string, description: string): Json {
 }
 
 const instanceId = path("instanceId", "instance ID");
+const entityName = path("entityName", "entity name (case-insensitive, no '@')");
+const entityKey = path("entityKey", "entity key");
 const common: Json[] = [
   query("taskHub", "task hub name; must be the served hub's when given"),
   query("connection", "accepted and ignored (Durable Functions compatibility)"),
@@ -95,13 +97,47 @@ const statusSchema: Json = {
 
 const uri = { type: "string", format: "uri" };
 
+const entityListQuery: Json[] = [
+  query("fetchState", "include each entity's state (default false)", bool),
+  query("includeTransient", "include entities without state (default false)", bool),
+  query("top", "page size, 1 to 1000 (default 100)", { type: "integer", minimum: 1, maximum: 1000 }),
+  { name: "x-ms-continuation-token", in: "header", required: false, schema: { type: "string" } },
+];
+
+const entityPage: Json = {
+  description:
+    "the page (it may hold fewer than top entities); x-ms-continuation-token is set when more may follow",
+  headers: { "x-ms-continuation-token": { schema: { type: "string" } } },
+  content: {
+    "application/json": {
+      schema: {
+        type: "array",
+        items: {
+          type: "object",
+          required: ["entityId", "lastOperationTime", "backlogQueueSize"],
+          properties: {
+            entityId: {
+              type: "object",
+              properties: { name: { type: "string" }, key: { type: "string" } },
+            },
+            lastOperationTime: dateTime,
+            state: {},
+            lockedBy: { type: "string" },
+            backlogQueueSize: { type: "integer" },
+          },
+        },
+      },
+    },
+  },
+};
+
 /** The OpenAPI 3.1 document of the management API. */
 export const OPENAPI_DOCUMENT: Json = {
   openapi: "3.1.0",
   info: {
     title: "Refrain management API",
     version: "1",
-    description: "Durable Functions-compatible management of orchestration instances.",
+    description: "Durable Functions-compatible management of orchestration instances and entities.",
   },
   components: {
     securitySchemes: {
@@ -342,6 +378,44 @@ export const OPENAPI_DOCUMENT: Json = {
           },
         },
       ),
+    },
+    [`${P}/entities`]: {
+      get: op("listEntities", "one page of entities, oldest first", {
+        parameters: [...entityListQuery, ...common],
+        responses: { "200": entityPage, "400": errors["400"]!, "401": errors["401"]! },
+      }),
+    },
+    [`${P}/entities/{entityName}`]: {
+      get: op("listEntitiesByName", "one page of the entities of one name", {
+        parameters: [
+          entityName,
+          ...entityListQuery,
+          query("keyPrefix", "only keys starting with this"),
+          ...common,
+        ],
+        responses: { "200": entityPage, "400": errors["400"]!, "401": errors["401"]! },
+      }),
+    },
+    [`${P}/entities/{entityName}/{entityKey}`]: {
+      get: op("readEntityState", "an entity's state", {
+        parameters: [entityName, entityKey, ...common],
+        responses: {
+          "200": { description: "the state", content: { "application/json": { schema: {} } } },
+          ...errors,
+          "404": problem("the entity has no state"),
+        },
+      }),
+      post: op("signalEntity", "send a one-way operation to an entity", {
+        parameters: [
+          entityName,
+          entityKey,
+          query("op", "operation name (required)", { type: "string" }, true),
+          query("signalTime", "deliver the operation at this time", dateTime),
+          ...common,
+        ],
+        requestBody: jsonBody,
+        responses: { "202": noContent, ...errors, "404": problem("the entity name is not registered") },
+      }),
     },
     "/openapi.json": {
       get: op("openapi", "this document", {

@@ -10,6 +10,7 @@ import { InvalidArgumentError } from "../core/errors.js";
 import type { TaskHub } from "../hub.js";
 import { COUNTS_QUERY, countInstances } from "./counts.js";
 import { serveDashboard } from "./dashboard/serve.js";
+import { ENTITY_ROUTES } from "./entity-routes.js";
 import { requestOrigin } from "./management.js";
 import { OPENAPI_DOCUMENT } from "./openapi.js";
 import { HttpProblem, sendProblem, toProblem } from "./problem.js";
@@ -59,9 +60,10 @@ async function openApi(ctx: { req: IncomingMessage; maxBodyBytes: number }): Pro
   return { status: 200, body: OPENAPI_DOCUMENT };
 }
 
-/** Every route the router knows: management, counts, event stream, OpenAPI document. */
+/** Every route the router knows: management, entities, counts, event stream, OpenAPI document. */
 export const ROUTES: readonly Route[] = [
   ...MANAGEMENT_ROUTES,
+  ...ENTITY_ROUTES,
   { method: "GET", path: `${PREFIX}/counts`, query: COUNTS_QUERY, handle: countInstances },
   {
     method: "GET",

@@ -74,6 +74,10 @@ function registerFunctions(app: TaskHub): void {
   app.orchestrator("Parent", function* (ctx) {
     return yield* ctx.callSubOrchestrator(approval, ctx.input, `${ctx.instanceId}-child`);
   });
+  app.entity<number>("Counter", (ctx) => {
+    if (ctx.operationName === "add") ctx.setState(ctx.getState(() => 0) + ctx.getInput<number>());
+    else if (ctx.operationName === "delete") ctx.destructOnExit();
+  });
 }
 
 /** Creates the temp directory, the database (a SQLite file, or a fresh schema) and the running app. */

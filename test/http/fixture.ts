@@ -104,7 +104,10 @@ export interface ApiFixture {
 const quiet = () => {};
 const QUIET = { debug: quiet, info: quiet, warn: quiet, error: quiet };
 
-/** Registers the test orchestrations: Echo, Approval (waits for "Approval"), Flaky (fails once). */
+/**
+ * Registers the test functions: orchestrations Echo, Approval (waits for "Approval") and Flaky
+ * (fails once), and the entity Counter (add, delete).
+ */
 export function registerFunctions(hub: TaskHub): void {
   // biome-ignore lint/correctness/useYield: an orchestrator that never waits is valid
   hub.orchestrator("Echo", function* (ctx) {
@@ -123,6 +126,11 @@ export function registerFunctions(hub: TaskHub): void {
   });
   hub.orchestrator("Flaky", function* (ctx) {
     return yield* ctx.callActivity(flaky, undefined);
+  });
+  hub.entity<number>("Counter", (ctx) => {
+    if (ctx.operationName === "add") ctx.setState(ctx.getState(() => 0) + ctx.getInput<number>());
+    else if (ctx.operationName === "delete") ctx.destructOnExit();
+    else throw new Error(`no operation ${ctx.operationName}`);
   });
 }
 
