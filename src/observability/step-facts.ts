@@ -1,7 +1,7 @@
 /**
  * What one committed orchestration step did, read from its checkpoint and the history before it:
  * the instance started or ended, tasks were scheduled or finished, timers fired, events arrived,
- * sub-orchestrations ran. Logs, traces and metrics are all derived from these facts, so none of
+ * sub-orchestrations ran, entity calls returned, critical sections were granted. Logs, traces and metrics are all derived from these facts, so none of
  * them runs inside the (pure, replayed) core and none repeats for replayed history.
  */
 import type { FailureDetails } from "../core/errors.js";
@@ -30,6 +30,24 @@ export interface FiredTimer {
   fireAt: string;
 }
 
+/** An entity call whose result arrived in this step. */
+export interface FinishedEntityCall {
+  entityId: string;
+  operation: string;
+  requestId: string;
+  calledAt: string;
+  finishedAt: string;
+  failure?: FailureDetails;
+}
+
+/** A critical section granted in this step. */
+export interface GrantedLock {
+  criticalSectionId: string;
+  lockSet: string[];
+  requestedAt: string;
+  grantedAt: string;
+}
+
 /** Everything observable about one committed step. */
 export interface StepFacts {
   instanceId: string;
@@ -43,6 +61,8 @@ export interface StepFacts {
   finished: FinishedTask[];
   timersFired: FiredTimer[];
   eventsRaised: { name: string; raisedAt: string }[];
+  entityCalls: FinishedEntityCall[];
+  locksGranted: GrantedLock[];
   /** Set when this step ended the execution. */
   completion?: { status: RuntimeStatus; failure?: FailureDetails; durationMs?: number };
   /** The step's time. */
@@ -59,6 +79,22 @@ function byEventId(
     for (let i = events.length - 1; i >= 0; i--) {
       const event = events[i];
       if (event && event.eventId === eventId && event.kind !== "ExecutionStarted") return event;
+    }
+  }
+  return undefined;
+}
+
+/** Finds the recorded entity call or lock request with this request ID, most recent events first. */
+function byRequestId(
+  history: readonly HistoryEvent[],
+  newEvents: readonly HistoryEvent[],
+  id: string,
+): HistoryEvent | undefined {
+  for (const events of [newEvents, history]) {
+    for (let i = events.length - 1; i >= 0; i--) {
+      const e = events[i];
+      if (e?.kind === "EntityOperationCalled" && e.requestId === id) return e;
+      if (e?.kind === "EntityLockRequested" && e.criticalSectionId === id) return e;
     }
   }
   return undefined;
@@ -106,6 +142,8 @@ export function stepFacts(
     finished: [],
     timersFired: [],
     eventsRaised: [],
+    entityCalls: [],
+    locksGranted: [],
     now,
   };
   for (const event of newEvents) {
@@ -152,6 +190,31 @@ export function stepFacts(
       case "EventRaised":
         facts.eventsRaised.push({ name: event.name, raisedAt: event.timestamp });
         break;
+      case "EntityOperationCompleted":
+      case "EntityOperationFailed": {
+        const origin = byRequestId(history, newEvents, event.requestId);
+        if (origin?.kind !== "EntityOperationCalled") break;
+        facts.entityCalls.push({
+          entityId: origin.targetInstanceId ?? "",
+          operation: origin.operation,
+          requestId: event.requestId,
+          calledAt: origin.timestamp,
+          finishedAt: event.timestamp,
+          ...("failure" in event ? { failure: event.failure } : {}),
+        });
+        break;
+      }
+      case "EntityLockGranted": {
+        const origin = byRequestId(history, newEvents, event.criticalSectionId);
+        if (origin?.kind !== "EntityLockRequested") break;
+        facts.locksGranted.push({
+          criticalSectionId: event.criticalSectionId,
+          lockSet: origin.lockSet,
+          requestedAt: origin.timestamp,
+          grantedAt: event.timestamp,
+        });
+        break;
+      }
       default:
         break;
     }

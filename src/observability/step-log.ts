@@ -1,7 +1,8 @@
 /**
  * Lifecycle log lines of an orchestration instance, written once per committed step from its
  * facts (never for replayed history): started, checkpoint, task scheduled/completed/failed, timer
- * fired, event raised, and completed/failed/terminated with the execution's duration. Every line
+ * fired, event raised, entity call returned or failed, lock acquired, and
+ * completed/failed/terminated with the execution's duration. Every line
  * carries `instanceId` and the orchestration `name`.
  */
 import type { Checkpoint } from "../core/records.js";
@@ -54,6 +55,23 @@ export function logStep(
     logger.debug("timer fired", { ...base, taskId: timer.timerId, fireAt: timer.fireAt });
   }
   for (const event of facts.eventsRaised) logger.info("event raised", { ...base, event: event.name });
+  for (const call of facts.entityCalls) {
+    const fields = {
+      ...base,
+      entityId: call.entityId,
+      operation: call.operation,
+      durationMs: Date.parse(call.finishedAt) - Date.parse(call.calledAt),
+    };
+    if (call.failure) logger.info("entity operation failed", { ...fields, error: call.failure.message });
+    else logger.debug("entity operation returned", fields);
+  }
+  for (const lock of facts.locksGranted) {
+    logger.debug("lock acquired", {
+      ...base,
+      entities: lock.lockSet,
+      waitedMs: Date.parse(lock.grantedAt) - Date.parse(lock.requestedAt),
+    });
+  }
   const completion = facts.completion;
   if (!completion) return;
   const fields = { ...base, status: completion.status, durationMs: completion.durationMs };

@@ -1,7 +1,7 @@
 /**
  * Spans of an orchestration step, recorded once after its checkpoint commits: the orchestration
- * span when the execution ends, and sub-orchestration calls, timers and external events when
- * they complete, each from its history timestamps. Before the commit, new child executions (and
+ * span when the execution ends, and sub-orchestration calls, timers, external events, entity calls
+ * and lock waits when they complete, each from its history timestamps. Before the commit, new child executions (and
  * the next execution after continue-as-new) get the traceparent that continues this trace.
  */
 import { ROOT_CONTEXT, SpanKind, trace } from "@opentelemetry/api";
@@ -69,6 +69,36 @@ export function traceStep(facts: StepFacts): void {
       end: facts.now,
       parent,
       attributes: { ...base, [ATTR.taskId]: timer.timerId, "refrain.timer.fire_at": timer.fireAt },
+    });
+  }
+  for (const call of facts.entityCalls) {
+    recordPastSpan({
+      name: `entity:${call.operation}`,
+      kind: SpanKind.CLIENT,
+      start: call.calledAt,
+      end: call.finishedAt,
+      parent,
+      attributes: {
+        ...base,
+        [ATTR.entityId]: call.entityId,
+        [ATTR.entityOperation]: call.operation,
+        "refrain.entity.request_id": call.requestId,
+      },
+      failure: call.failure,
+    });
+  }
+  for (const lock of facts.locksGranted) {
+    recordPastSpan({
+      name: "lock",
+      kind: SpanKind.INTERNAL,
+      start: lock.requestedAt,
+      end: lock.grantedAt,
+      parent,
+      attributes: {
+        ...base,
+        "refrain.lock.critical_section_id": lock.criticalSectionId,
+        "refrain.lock.entities": lock.lockSet,
+      },
     });
   }
   for (const event of facts.eventsRaised) {

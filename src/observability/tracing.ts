@@ -30,6 +30,8 @@ export const ATTR = {
   taskName: "refrain.task.name",
   taskId: "refrain.task.id",
   attempt: "refrain.attempt",
+  entityId: "refrain.entity.id",
+  entityOperation: "refrain.entity.operation",
 } as const;
 
 /** The tracer every Refrain span comes from. */

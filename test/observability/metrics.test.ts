@@ -1,6 +1,6 @@
 /**
  * Metrics: instances started and ended by name and status, activity and checkpoint durations,
- * and replay cache hits and misses, read through an in-memory metric reader.
+ * replay cache hits and misses, and entity operations, read through an in-memory metric reader.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -83,5 +83,35 @@ describe("metrics", () => {
       "later steps reuse the warm executor",
     );
     assert.ok(sum(lookups, (a) => a["refrain.cache_hit"] === false) >= 2, "first steps miss");
+  });
+
+  test("entity operations are counted by entity name and outcome; batches are timed", async () => {
+    const hub = new TaskHub({ store: new MemoryStore(), logger: createLogger({ level: "silent" }) });
+    hub.entity<number>("Tally", (ctx) => {
+      if (ctx.operationName === "bad") throw new Error("no");
+      ctx.setState(ctx.getState(() => 0) + 1);
+    });
+    await hub.start();
+    try {
+      for (let i = 0; i < 5; i++) await hub.client.signalEntity("@tally@t", "add");
+      await hub.client.signalEntity("@tally@t", "bad");
+      const deadline = Date.now() + 10_000;
+      while (sum(await points("refrain.entity.operations"), () => true) < 6) {
+        assert.ok(Date.now() < deadline, "timed out");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      await hub.stop();
+    }
+    const ops = await points("refrain.entity.operations");
+    const tally = (failed: boolean) => (a: Record<string, unknown>) =>
+      a["refrain.entity.name"] === "tally" && a["refrain.failed"] === failed;
+    assert.equal(sum(ops, tally(false)), 5);
+    assert.equal(sum(ops, tally(true)), 1);
+    const batches = sum(
+      await points("refrain.entity.batch.duration"),
+      (a) => a["refrain.entity.name"] === "tally",
+    );
+    assert.ok(batches >= 1 && batches <= 6, `between one batch and one per operation (got ${batches})`);
   });
 });

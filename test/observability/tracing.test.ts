@@ -145,6 +145,52 @@ describe("tracing", () => {
     }
   });
 
+  test("entity calls and lock waits get spans under the orchestration; a failed call records its error", async () => {
+    exporter.reset();
+    const hub = makeHub("worker-E");
+    hub.entity<number>("Meter", (ctx) => {
+      if (ctx.operationName === "fail") throw new Error("meter broken");
+      ctx.setState(ctx.getState(() => 0) + 1);
+      return ctx.getState();
+    });
+    hub.orchestrator("UseMeter", function* (ctx) {
+      const lock = yield* ctx.lock(["@meter@a"]);
+      yield ctx.callEntity("@meter@a", "tick");
+      lock.release();
+      try {
+        yield ctx.callEntity("@meter@b", "fail");
+      } catch {
+        // recorded on the span
+      }
+      return "ok";
+    });
+    await hub.start();
+    try {
+      const id = await hub.client.startNew("UseMeter");
+      assert.equal((await hub.client.waitForCompletion(id, { timeoutMs: 10_000 })).output, "ok");
+    } finally {
+      await hub.stop();
+    }
+    const spans = exporter.getFinishedSpans();
+    assert.deepEqual(spans.map((s) => s.name).sort(), [
+      "entity:fail",
+      "entity:tick",
+      "lock",
+      "orchestration:UseMeter",
+    ]);
+    const root = spans.find((s) => s.name === "orchestration:UseMeter")!;
+    for (const s of spans.filter((x) => x !== root)) {
+      assert.equal(parentOf(s), root.spanContext().spanId, `${s.name} hangs under the orchestration`);
+    }
+    const tick = spans.find((s) => s.name === "entity:tick")!;
+    assert.equal(tick.attributes["refrain.entity.id"], "@meter@a");
+    assert.equal(tick.attributes["refrain.entity.operation"], "tick");
+    assert.deepEqual(spans.find((s) => s.name === "lock")!.attributes["refrain.lock.entities"], ["@meter@a"]);
+    const failed = spans.find((s) => s.name === "entity:fail")!;
+    assert.equal(failed.status.code, SpanStatusCode.ERROR);
+    assert.equal(failed.status.message, "meter broken");
+  });
+
   test("continue-as-new stays in the trace; external events get spans", async () => {
     exporter.reset();
     const hub = makeHub("worker-C");
