@@ -8,7 +8,7 @@ import { STORE_KINDS, type StoreKind } from "./stores.js";
 /** The usage text. */
 export const USAGE = `usage: npm run bench -- [W1 … W8] [options]
 
-  W1 … W8              workloads to run (default: all; W8 is not available yet)
+  W1 … W8              workloads to run (default: all)
   --store LIST         stores, comma-separated: sqlite, postgres, memory (default sqlite)
   --json               one JSON object per workload per line on stdout (BENCH.md format)
   --repeats N          measured runs after one warm-up (default 3, or env BENCH_REPEATS)
@@ -19,6 +19,7 @@ export const USAGE = `usage: npm run bench -- [W1 … W8] [options]
   --w5-steps N         W5 sequential steps (default 10000)
   --w6-timers N        W6 timers (default 10000)
   --w7-instances N     W7 waiting instances (default 100000)
+  --w8-signals N       W8 signals per run (default 10000)
   -h, --help           this text
 
 env: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), BENCH_TMPDIR (SQLite files),
@@ -62,6 +63,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       "w5-steps": { type: "string" },
       "w6-timers": { type: "string" },
       "w7-instances": { type: "string" },
+      "w8-signals": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -80,6 +82,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
   if (values["w5-steps"]) sizes.set("W5", [positive("--w5-steps", values["w5-steps"])]);
   if (values["w6-timers"]) sizes.set("W6", [positive("--w6-timers", values["w6-timers"])]);
   if (values["w7-instances"]) sizes.set("W7", [positive("--w7-instances", values["w7-instances"])]);
+  if (values["w8-signals"]) sizes.set("W8", [positive("--w8-signals", values["w8-signals"])]);
   const repeatsText = values.repeats ?? process.env.BENCH_REPEATS ?? "3";
   return {
     workloads: workloads.length > 0 ? [...new Set(workloads)] : undefined,

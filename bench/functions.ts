@@ -3,7 +3,14 @@
  * and by its worker processes (bench/worker.ts) so that any of them can serve any work item.
  * Every activity is trivial (returns its input + 1, no sleep): the engine is measured, not the work.
  */
-import type { ActivityRef, OrchestrationContext, OrchestratorRef, TaskHub, TaskHubOptions } from "refrain";
+import type {
+  ActivityRef,
+  EntityRef,
+  OrchestrationContext,
+  OrchestratorRef,
+  TaskHub,
+  TaskHubOptions,
+} from "refrain";
 
 /** The task hub name every benchmark process uses. */
 export const BENCH_HUB = "bench";
@@ -35,6 +42,17 @@ export interface BenchFunctions {
   timer: OrchestratorRef<string, string>;
   /** W7: waits for the external event `W7_EVENT`; returns its data + 1. */
   waitEvent: OrchestratorRef<null, number>;
+  /** W8: an entity counting the "add" signals it received. */
+  sink: EntityRef<number>;
+  /** W8: signals "add" `signals` times, round-robin over `entities` sinks keyed `<prefix><i>`. */
+  signaller: OrchestratorRef<SignallerInput, number>;
+}
+
+/** Input of the Signaller orchestrator. */
+export interface SignallerInput {
+  prefix: string;
+  entities: number;
+  signals: number;
 }
 
 /**
@@ -83,5 +101,16 @@ export function registerBenchFunctions(hub: TaskHub): BenchFunctions {
     return value + 1;
   });
 
-  return { inc, chain, fanOut, child, fanOutChildren, timer, waitEvent };
+  const sink = hub.entity<number>("Sink", (ctx) => {
+    ctx.setState(ctx.getState(() => 0) + 1);
+  });
+
+  // biome-ignore lint/correctness/useYield: signals are one-way; the orchestrator never waits
+  const signaller = hub.orchestrator("Signaller", function* (ctx: OrchestrationContext<SignallerInput>) {
+    const { prefix, entities, signals } = ctx.input;
+    for (let i = 0; i < signals; i++) ctx.signalEntity(sink.id(`${prefix}${i % entities}`), "add");
+    return signals;
+  });
+
+  return { inc, chain, fanOut, child, fanOutChildren, timer, waitEvent, sink, signaller };
 }
