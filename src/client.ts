@@ -45,6 +45,7 @@ import {
   type HttpResponseInit,
   type RequestLike,
 } from "./http/management.js";
+import { InstanceWatch } from "./instance-watch.js";
 import { currentTraceparent } from "./observability/tracing.js";
 import { type OrchestrationStatus, type StatusOptions, toStatus } from "./status.js";
 import type { InstanceFilter, Store } from "./store/store.js";
@@ -132,9 +133,11 @@ function toFilter(filter: PurgeFilter | ListInstancesQuery): InstanceFilter {
 /** Starts, queries and manages orchestration instances and entities. */
 export class DurableClient {
   private readonly entities: EntityClient;
+  private readonly watch: InstanceWatch;
 
   constructor(private readonly binding: ClientBinding) {
     this.entities = new EntityClient(binding);
+    this.watch = new InstanceWatch(binding.store, binding.hub);
   }
 
   /** Starts an orchestration and returns its instance ID. */
@@ -236,8 +239,7 @@ export class DurableClient {
     let wake: () => void = () => {};
     // Set by a change notified while the status is being read, which `wake` alone would miss.
     let changed = false;
-    const unsubscribe = store.subscribe(hub, (n) => {
-      if (n.kind !== "instance-updated" || n.instanceId !== instanceId) return;
+    const unsubscribe = this.watch.watch(instanceId, () => {
       changed = true;
       wake();
     });
