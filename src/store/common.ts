@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError, InvalidStateError, RefrainError } from "../core/errors.js";
 import type { RuntimeStatus } from "../core/events.js";
-import type { InstanceFilter, InstanceRecord, StoreNotification } from "./store.js";
+import type { CommitOutcome, InstanceFilter, InstanceRecord, StoreNotification } from "./store.js";
 
 /** Default `pageSize` of `listInstances`. */
 export const DEFAULT_PAGE_SIZE = 100;
@@ -126,6 +126,23 @@ export function matchesFilter(record: InstanceRecord, filter: InstanceFilter): b
 export function compareListOrder(a: PageCursor, b: PageCursor): number {
   if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? -1 : 1;
   return a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0;
+}
+
+/** Validates the `max` of a batch lease: an integer from 1 to 1000. */
+export function validateBatchSize(max: number): number {
+  if (!Number.isInteger(max) || max < 1 || max > MAX_PAGE_SIZE) {
+    throw new InvalidArgumentError(`max must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${max}`);
+  }
+  return max;
+}
+
+/** The outcome of a committed item of a batch. */
+export const COMMITTED: CommitOutcome = { committed: true };
+
+/** Throws the error of a single-item batch whose lease was lost. */
+export function throwIfRefused(outcomes: readonly CommitOutcome[]): void {
+  const outcome = outcomes[0];
+  if (outcome && !outcome.committed) throw outcome.error;
 }
 
 /** Validates a lease duration or delay in milliseconds. */

@@ -6,6 +6,7 @@
  * Times are milliseconds since the epoch. Lease expiry is judged by the store's own clock.
  * Every method takes the task hub name first; hubs never see each other's data.
  */
+import type { LeaseLostError } from "../core/errors.js";
 import type { HistoryEvent, RuntimeStatus, TaskCompletedEvent, TaskFailedEvent } from "../core/events.js";
 import type {
   Checkpoint,
@@ -42,11 +43,36 @@ export interface OrchestrationWorkItem {
   lease: OrchestrationLease;
   /** The row as it was when leased; undefined only for messages to an instance with no row. */
   instance: InstanceRecord;
-  /** The current execution's history, in sequence order. */
+  /** The current execution's history, in sequence order (empty when `historyOmitted`). */
   history: HistoryEvent[];
+  /**
+   * True when the history was left out because the caller said it already holds exactly the
+   * stored history (see `LeaseOptions.known`).
+   */
+  historyOmitted?: boolean;
   /** Visible inbox messages, oldest first (by visibleAt, then arrival). */
   messages: InboxMessage[];
 }
+
+/** The history a worker already holds for an instance: of which execution, how many events. */
+export interface KnownHistory {
+  executionId: string;
+  length: number;
+}
+
+/** Options of `Store.leaseOrchestrations`. */
+export interface LeaseOptions {
+  /** At most this many instances (≥ 1). */
+  max: number;
+  /**
+   * Asked for each leased instance: when it returns the instance's current execution and the
+   * exact length of its stored history, the work item comes without the history.
+   */
+  known?: (instanceId: string) => KnownHistory | undefined;
+}
+
+/** The outcome of one commit of a batch: committed, or refused because its lease was lost. */
+export type CommitOutcome = { committed: true } | { committed: false; error: LeaseLostError };
 
 /** An activity task as leased. */
 export interface ActivityTask extends NewActivityTask {
@@ -187,6 +213,30 @@ export interface Store {
   ): Promise<OrchestrationWorkItem | undefined>;
 
   /**
+   * Leases up to `options.max` instances, each chosen by the rule of `leaseNextOrchestration`
+   * (oldest visible message first, skipping live leases), in one transaction, so a busy worker
+   * pays one round trip for many. Fewer (or none) when fewer are eligible.
+   */
+  leaseOrchestrations(
+    hub: string,
+    workerId: string,
+    names: readonly string[],
+    leaseMs: number,
+    options: LeaseOptions,
+  ): Promise<OrchestrationWorkItem[]>;
+
+  /**
+   * Commits several steps (all of `hub`) in one transaction, each exactly as `commitOrchestration`
+   * would and fenced by its own lease: a lost lease refuses only that step (its outcome carries the
+   * `LeaseLostError`), the others commit. Outcomes are in the order of `commits`. Any other error
+   * commits nothing and is thrown.
+   */
+  commitOrchestrations(
+    hub: string,
+    commits: readonly { lease: OrchestrationLease; checkpoint: Checkpoint }[],
+  ): Promise<CommitOutcome[]>;
+
+  /**
    * Commits one step atomically and releases the lease. Throws `LeaseLostError` (changing nothing)
    * when the lease token no longer matches. History is written at sequence numbers following the
    * stored history; a repeated sequence number is an error, never an overwrite. Messages with
@@ -214,6 +264,24 @@ export interface Store {
     names: readonly string[],
     leaseMs: number,
   ): Promise<ActivityWorkItem | undefined>;
+
+  /** Leases up to `max` activity tasks by the rule of `leaseNextActivity`, in one transaction. */
+  leaseActivities(
+    hub: string,
+    workerId: string,
+    names: readonly string[],
+    leaseMs: number,
+    max: number,
+  ): Promise<ActivityWorkItem[]>;
+
+  /**
+   * Completes several activity tasks (all of `hub`) in one transaction, each as `completeActivity`
+   * would; a lost lease refuses only that completion. Outcomes are in the order of `completions`.
+   */
+  completeActivities(
+    hub: string,
+    completions: readonly { lease: ActivityLease; result: TaskCompletedEvent | TaskFailedEvent }[],
+  ): Promise<CommitOutcome[]>;
 
   /**
    * Deletes the task and adds its result to the instance's inbox (targeted at the task's

@@ -6,6 +6,7 @@ import { describe } from "node:test";
 import type { Store } from "../../src/store/store.js";
 import { useStore } from "./fixtures.js";
 import { activityTests } from "./suite-activity.js";
+import { batchTests } from "./suite-batch.js";
 import { commitTests } from "./suite-commit.js";
 import { entityStoreTests } from "./suite-entities.js";
 import { instanceTests } from "./suite-instances.js";
@@ -31,5 +32,6 @@ export function storeConformanceSuite(
     queryTests(harness);
     miscTests(harness);
     entityStoreTests(harness);
+    batchTests(harness);
   });
 }

@@ -77,6 +77,8 @@ export class HubState {
   /** instanceId -> executionId -> events as JSON text, in sequence order. */
   readonly history = new Map<string, Map<string, string[]>>();
   readonly inbox = new Map<number, StoredMessage>();
+  /** The inbox again, by instance, each list in (visibleAt, seq) order: leases read only the heads. */
+  readonly inboxByInstance = new Map<string, StoredMessage[]>();
   readonly tasks = new Map<number, StoredTask>();
 
   /** `nextSeq` hands out store-wide increasing IDs for messages and tasks. */
@@ -123,13 +125,41 @@ export class HubState {
 
   /** True when the instance has any inbox message, visible or not. */
   hasMessages(instanceId: string): boolean {
-    for (const m of this.inbox.values()) if (m.instanceId === instanceId) return true;
-    return false;
+    return this.inboxByInstance.has(instanceId);
+  }
+
+  /** The instance's messages visible at `now`, oldest first. */
+  visibleMessages(instanceId: string, now: number): StoredMessage[] {
+    const list = this.inboxByInstance.get(instanceId) ?? [];
+    let end = 0;
+    while (end < list.length && list[end]!.visibleAt <= now) end++;
+    return list.slice(0, end);
+  }
+
+  /** Deletes one inbox message of the instance (when it is the instance's). */
+  deleteMessage(instanceId: string, seq: number): void {
+    const message = this.inbox.get(seq);
+    if (message?.instanceId !== instanceId) return;
+    this.inbox.delete(seq);
+    const list = this.inboxByInstance.get(instanceId);
+    if (!list) return;
+    const at = list.indexOf(message);
+    if (at >= 0) list.splice(at, 1);
+    if (list.length === 0) this.inboxByInstance.delete(instanceId);
   }
 
   /** Deletes the instance's inbox messages. */
   deleteMessages(instanceId: string): void {
-    for (const [seq, m] of this.inbox) if (m.instanceId === instanceId) this.inbox.delete(seq);
+    for (const m of this.inboxByInstance.get(instanceId) ?? []) this.inbox.delete(m.seq);
+    this.inboxByInstance.delete(instanceId);
+  }
+
+  /** Moves the instance's messages visible at `now` to `visibleAt` (an abandoned lease's delay). */
+  delayMessages(instanceId: string, now: number, visibleAt: number): void {
+    const list = this.inboxByInstance.get(instanceId);
+    if (!list) return;
+    for (const m of list) if (m.visibleAt <= now) m.visibleAt = visibleAt;
+    list.sort(compareMessages);
   }
 
   /** Deletes the instance row with its history, inbox and activity tasks. */
@@ -186,13 +216,22 @@ export class HubState {
       });
     }
     const seq = this.nextSeq();
-    this.inbox.set(seq, {
+    const stored: StoredMessage = {
       seq,
       instanceId: message.instanceId,
       executionId: message.executionId,
       event: JSON.stringify(message.event),
       visibleAt: message.visibleAt,
-    });
+    };
+    this.inbox.set(seq, stored);
+    const list = this.inboxByInstance.get(message.instanceId);
+    if (!list) this.inboxByInstance.set(message.instanceId, [stored]);
+    else {
+      // Usually the newest: scan back from the end to its place in (visibleAt, seq) order.
+      let at = list.length;
+      while (at > 0 && compareMessages(list[at - 1]!, stored) > 0) at--;
+      list.splice(at, 0, stored);
+    }
     batch.orchestrationWork(message.instanceId);
   }
 

@@ -8,10 +8,12 @@ import {
   InstanceAlreadyExistsError,
   InstanceNotFoundError,
   InstanceNotRunningError,
+  LeaseLostError,
 } from "../../core/errors.js";
 import type { HistoryEvent, TaskCompletedEvent, TaskFailedEvent } from "../../core/events.js";
 import { isTerminalStatus } from "../../core/events.js";
 import {
+  COMMITTED,
   compareListOrder,
   decodeContinuationToken,
   encodeContinuationToken,
@@ -21,7 +23,9 @@ import {
   NotificationHub,
   storeClosedError,
   stripUndefined,
+  throwIfRefused,
   transitionMismatch,
+  validateBatchSize,
   validateDuration,
   validateFilter,
   validatePageSize,
@@ -31,10 +35,12 @@ import type {
   ActivityWorkItem,
   AppendOptions,
   Checkpoint,
+  CommitOutcome,
   InstanceFilter,
   InstancePage,
   InstanceQuery,
   InstanceRecord,
+  LeaseOptions,
   NewInstance,
   NewMessage,
   OrchestrationLease,
@@ -50,6 +56,7 @@ import {
   isLive,
   type Lease,
   type StoredInstance,
+  type StoredMessage,
   type StoredTask,
   toInboxMessage,
 } from "./hub-state.js";
@@ -184,45 +191,88 @@ export class MemoryStore implements Store {
     names: readonly string[],
     leaseMs: number,
   ): Promise<OrchestrationWorkItem | undefined> {
+    return (await this.leaseOrchestrations(hub, workerId, names, leaseMs, { max: 1 }))[0];
+  }
+
+  /** Leases up to `max` eligible instances, oldest visible message first; drops messages without a row. */
+  async leaseOrchestrations(
+    hub: string,
+    workerId: string,
+    names: readonly string[],
+    leaseMs: number,
+    options: LeaseOptions,
+  ): Promise<OrchestrationWorkItem[]> {
     const h = this.hub(hub);
     validateDuration("leaseMs", leaseMs, false);
+    const max = validateBatchSize(options.max);
     const now = Date.now();
-    const visible = [...h.inbox.values()].filter((m) => m.visibleAt <= now).sort(compareMessages);
-    for (const message of visible) {
-      if (!h.inbox.has(message.seq)) continue; // dropped as an orphan in this call
-      const stored = h.instances.get(message.instanceId);
-      if (!stored) {
-        h.deleteMessages(message.instanceId);
-        continue;
-      }
-      if (!names.includes(stored.record.name) || isLive(stored.lease, now)) continue;
+    const wanted = new Set(names);
+    const candidates: { stored: StoredInstance; head: StoredMessage }[] = [];
+    const orphans: string[] = [];
+    for (const [instanceId, list] of h.inboxByInstance) {
+      const head = list[0];
+      if (!head || head.visibleAt > now) continue;
+      const stored = h.instances.get(instanceId);
+      if (!stored) orphans.push(instanceId);
+      else if (wanted.has(stored.record.name) && !isLive(stored.lease, now))
+        candidates.push({ stored, head });
+    }
+    for (const instanceId of orphans) h.deleteMessages(instanceId);
+    candidates.sort((a, b) => compareMessages(a.head, b.head));
+    return candidates.slice(0, max).map(({ stored }) => {
+      const { instanceId, executionId } = stored.record;
       const lease: Lease = { workerId, token: randomUUID(), expiresAt: now + leaseMs };
       stored.lease = lease;
-      const messages = visible.filter((m) => m.instanceId === message.instanceId).map(toInboxMessage);
+      const known = options.known?.(instanceId);
+      const length = h.history.get(instanceId)?.get(executionId)?.length ?? 0;
+      const omit = known !== undefined && known.executionId === executionId && known.length === length;
       return {
-        lease: { hub, instanceId: message.instanceId, ...lease },
+        lease: { hub, instanceId, ...lease },
         instance: copy(stored.record),
-        history: h.readHistory(message.instanceId, stored.record.executionId),
-        messages,
+        history: omit ? [] : h.readHistory(instanceId, executionId),
+        ...(omit ? { historyOmitted: true } : {}),
+        messages: h.visibleMessages(instanceId, now).map(toInboxMessage),
       };
-    }
-    return undefined;
+    });
   }
 
   /** Commits one orchestration step atomically and releases the lease. */
   async commitOrchestration(lease: OrchestrationLease, checkpoint: Checkpoint): Promise<void> {
-    const h = this.hub(lease.hub);
-    const stored = h.heldInstance(lease);
+    throwIfRefused(await this.commitOrchestrations(lease.hub, [{ lease, checkpoint }]));
+  }
+
+  /** Commits several steps; a lost lease refuses only its own step. */
+  async commitOrchestrations(
+    hub: string,
+    commits: readonly { lease: OrchestrationLease; checkpoint: Checkpoint }[],
+  ): Promise<CommitOutcome[]> {
+    const h = this.hub(hub);
     const batch = new NotificationBatch();
-    const { instanceId } = lease;
+    const outcomes = commits.map(({ lease, checkpoint }): CommitOutcome => {
+      const stored = h.instances.get(lease.instanceId);
+      if (lease.hub !== hub || !stored || stored.lease?.token !== lease.token) {
+        return {
+          committed: false,
+          error: new LeaseLostError(`orchestration instance '${lease.instanceId}'`),
+        };
+      }
+      this.applyCheckpoint(h, stored, lease.instanceId, checkpoint, batch);
+      return COMMITTED;
+    });
+    this.emit(hub, batch);
+    return outcomes;
+  }
+
+  private applyCheckpoint(
+    h: HubState,
+    stored: StoredInstance,
+    instanceId: string,
+    checkpoint: Checkpoint,
+    batch: NotificationBatch,
+  ): void {
     const update = checkpoint.instance;
     h.writeHistory(instanceId, update.executionId, checkpoint.history.mode, checkpoint.history.events);
-    // Consumed messages.
-    for (const id of checkpoint.consumedMessageIds) {
-      const seq = Number(id);
-      if (h.inbox.get(seq)?.instanceId === instanceId) h.inbox.delete(seq);
-    }
-    // Row.
+    for (const id of checkpoint.consumedMessageIds) h.deleteMessage(instanceId, Number(id));
     const before = stored.record.runtimeStatus;
     stored.record = stripUndefined({
       ...stored.record,
@@ -237,7 +287,6 @@ export class MemoryStore implements Store {
     });
     stored.lease = undefined;
     if (before !== update.runtimeStatus) batch.instanceUpdated(instanceId, update.runtimeStatus);
-    // Outbound work.
     const now = Date.now();
     for (const task of checkpoint.activities) h.insertTask(task, now, batch);
     for (const message of checkpoint.messages) h.insertMessage(message, batch);
@@ -250,7 +299,6 @@ export class MemoryStore implements Store {
       }
     }
     if (h.hasMessages(instanceId)) batch.orchestrationWork(instanceId);
-    this.emit(lease.hub, batch);
   }
 
   /** Extends a held orchestration lease by `leaseMs` from now. */
@@ -271,11 +319,7 @@ export class MemoryStore implements Store {
     if (!stored || stored.lease?.token !== lease.token) return;
     stored.lease = undefined;
     const now = Date.now();
-    if (delayMs > 0) {
-      for (const m of h.inbox.values()) {
-        if (m.instanceId === lease.instanceId && m.visibleAt <= now) m.visibleAt = now + delayMs;
-      }
-    }
+    if (delayMs > 0) h.delayMessages(lease.instanceId, now, now + delayMs);
     const batch = new NotificationBatch();
     batch.orchestrationWork(lease.instanceId);
     this.emit(lease.hub, batch);
@@ -288,41 +332,63 @@ export class MemoryStore implements Store {
     names: readonly string[],
     leaseMs: number,
   ): Promise<ActivityWorkItem | undefined> {
+    return (await this.leaseActivities(hub, workerId, names, leaseMs, 1))[0];
+  }
+
+  /** Leases up to `max` visible activity tasks with a name in `names`, oldest first. */
+  async leaseActivities(
+    hub: string,
+    workerId: string,
+    names: readonly string[],
+    leaseMs: number,
+    max: number,
+  ): Promise<ActivityWorkItem[]> {
     const h = this.hub(hub);
     validateDuration("leaseMs", leaseMs, false);
+    validateBatchSize(max);
     const now = Date.now();
-    let best: StoredTask | undefined;
+    const wanted = new Set(names);
+    const eligible: StoredTask[] = [];
     for (const t of h.tasks.values()) {
-      if (t.visibleAt > now || isLive(t.lease, now) || !names.includes(t.task.name)) continue;
-      if (!best || t.visibleAt < best.visibleAt || (t.visibleAt === best.visibleAt && t.seq < best.seq))
-        best = t;
+      if (t.visibleAt <= now && !isLive(t.lease, now) && wanted.has(t.task.name)) eligible.push(t);
     }
-    if (!best) return undefined;
-    best.lease = { workerId, token: randomUUID(), expiresAt: now + leaseMs };
-    best.deliveryCount++;
-    const id = String(best.seq);
-    return {
-      lease: { hub, taskId: id, ...best.lease },
-      task: stripUndefined({ ...copy(best.task), id, deliveryCount: best.deliveryCount }),
-    };
+    eligible.sort((a, b) => a.visibleAt - b.visibleAt || a.seq - b.seq);
+    return eligible.slice(0, max).map((t) => {
+      t.lease = { workerId, token: randomUUID(), expiresAt: now + leaseMs };
+      t.deliveryCount++;
+      const id = String(t.seq);
+      return {
+        lease: { hub, taskId: id, ...t.lease },
+        task: stripUndefined({ ...copy(t.task), id, deliveryCount: t.deliveryCount }),
+      };
+    });
   }
 
   /** Deletes the task and queues its result for the instance, atomically. */
   async completeActivity(lease: ActivityLease, result: TaskCompletedEvent | TaskFailedEvent): Promise<void> {
-    const h = this.hub(lease.hub);
-    const task = h.heldTask(lease);
-    h.tasks.delete(task.seq);
+    throwIfRefused(await this.completeActivities(lease.hub, [{ lease, result }]));
+  }
+
+  /** Completes several tasks; a lost lease refuses only its own completion. */
+  async completeActivities(
+    hub: string,
+    completions: readonly { lease: ActivityLease; result: TaskCompletedEvent | TaskFailedEvent }[],
+  ): Promise<CommitOutcome[]> {
+    const h = this.hub(hub);
     const batch = new NotificationBatch();
-    h.insertMessage(
-      {
-        instanceId: task.task.instanceId,
-        executionId: task.task.executionId,
-        event: result,
-        visibleAt: Date.now(),
-      },
-      batch,
-    );
-    this.emit(lease.hub, batch);
+    const now = Date.now();
+    const outcomes = completions.map(({ lease, result }): CommitOutcome => {
+      const task = h.tasks.get(Number(lease.taskId));
+      if (lease.hub !== hub || !task || task.lease?.token !== lease.token) {
+        return { committed: false, error: new LeaseLostError(`activity task '${lease.taskId}'`) };
+      }
+      h.tasks.delete(task.seq);
+      const { instanceId, executionId } = task.task;
+      h.insertMessage({ instanceId, executionId, event: result, visibleAt: now }, batch);
+      return COMMITTED;
+    });
+    this.emit(hub, batch);
+    return outcomes;
   }
 
   /** Extends a held activity lease by `leaseMs` from now. */
@@ -356,14 +422,16 @@ export class MemoryStore implements Store {
   ): Promise<number | undefined> {
     const h = this.hub(hub);
     let min: number | undefined;
-    for (const m of h.inbox.values()) {
-      const stored = h.instances.get(m.instanceId);
+    for (const [instanceId, list] of h.inboxByInstance) {
+      const stored = h.instances.get(instanceId);
+      const head = list[0];
       if (
+        head &&
         stored &&
         orchestratorNames.includes(stored.record.name) &&
-        (min === undefined || m.visibleAt < min)
+        (min === undefined || head.visibleAt < min)
       ) {
-        min = m.visibleAt;
+        min = head.visibleAt;
       }
     }
     for (const t of h.tasks.values()) {

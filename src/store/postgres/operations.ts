@@ -7,16 +7,8 @@
 import type pg from "pg";
 import type { HistoryEvent } from "../../core/events.js";
 import { NotificationBatch, type PageCursor } from "../common.js";
-import { type InboxColumns, type InstanceColumns, toInboxMessage, toInstanceRecord } from "../rows.js";
-import type {
-  Checkpoint,
-  InboxMessage,
-  InstanceFilter,
-  InstanceRecord,
-  NewInstance,
-  NewMessage,
-  StoreNotification,
-} from "../store.js";
+import type { InstanceColumns } from "../rows.js";
+import type { Checkpoint, InstanceFilter, NewInstance, NewMessage, StoreNotification } from "../store.js";
 
 /** A row of `instances`; BIGINT columns arrive as strings from queries, numbers from JSON. */
 export type InstanceRow = InstanceColumns;
@@ -99,26 +91,6 @@ export function toNotifications(notes: unknown): StoreNotification[] {
   return batch.toList();
 }
 
-/** What `refrain_lease_orchestration` returns. */
-export interface LeasedOrchestration {
-  instance: InstanceRecord;
-  history: HistoryEvent[];
-  messages: InboxMessage[];
-}
-
-/** Parses the JSON result of `refrain_lease_orchestration`. */
-export function toLeasedOrchestration(value: {
-  instance: InstanceRow;
-  history: string[];
-  messages: InboxColumns[];
-}): LeasedOrchestration {
-  return {
-    instance: toInstanceRecord(value.instance),
-    history: value.history.map((e) => JSON.parse(e) as HistoryEvent),
-    messages: value.messages.map(toInboxMessage),
-  };
-}
-
 const TERMINAL = "('Completed', 'Failed', 'Terminated')";
 const CLAMP = 9e15;
 const bound = (value: number | undefined): number | null =>
@@ -156,8 +128,6 @@ export function statements(s: string) {
     getHistory: `SELECT h.event FROM ${s}.history h
       JOIN ${s}.instances i ON i.hub = h.hub AND i.instance_id = h.instance_id AND i.execution_id = h.execution_id
       WHERE i.hub = $1 AND i.instance_id = $2 ORDER BY h.seq`,
-    leaseOrchestration: `SELECT ${s}.refrain_lease_orchestration($1, $2, $3::text[], $4, $5, $6) AS item`,
-    commitOrchestration: `SELECT ${s}.refrain_commit_orchestration($1, $2, $3, $4::json, $5, $6) AS notes`,
     renewOrchestration: `UPDATE ${s}.instances SET lease_expires_at = $4
       WHERE hub = $1 AND instance_id = $2 AND lease_token = $3`,
     abandonOrchestration: `WITH released AS (
@@ -168,22 +138,6 @@ export function statements(s: string) {
           AND EXISTS (SELECT 1 FROM released))
       SELECT ${s}.refrain_notify($1, $7, jsonb_build_array(${s}.refrain_work(instance_id))) AS notes
       FROM released`,
-    leaseActivity: `WITH candidate AS (
-        SELECT id FROM ${s}.activity_tasks
-        WHERE hub = $1 AND visible_at <= $2 AND (lease_token IS NULL OR lease_expires_at <= $2)
-          AND name = ANY ($3::text[])
-        ORDER BY visible_at, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED)
-      UPDATE ${s}.activity_tasks t SET lease_worker = $4, lease_token = $5, lease_expires_at = $6,
-        delivery_count = t.delivery_count + 1
-      FROM candidate WHERE t.hub = $1 AND t.id = candidate.id RETURNING t.*`,
-    completeActivity: `WITH task AS (
-        DELETE FROM ${s}.activity_tasks WHERE hub = $1 AND id = $2 AND lease_token = $3
-        RETURNING instance_id, execution_id),
-      message AS (
-        INSERT INTO ${s}.inbox (hub, instance_id, execution_id, event, visible_at)
-        SELECT $1, instance_id, execution_id, $4, $5 FROM task RETURNING instance_id)
-      SELECT ${s}.refrain_notify($1, $6, jsonb_build_array(${s}.refrain_work(instance_id))) AS notes
-      FROM message`,
     renewActivity: `UPDATE ${s}.activity_tasks SET lease_expires_at = $4
       WHERE hub = $1 AND id = $2 AND lease_token = $3`,
     abandonActivity: `WITH released AS (

@@ -22,20 +22,24 @@ import {
   decodeContinuationToken,
   encodeContinuationToken,
   storeClosedError,
+  throwIfRefused,
+  validateBatchSize,
   validateDuration,
   validateFilter,
   validatePageSize,
 } from "../common.js";
-import { toActivityTask, toInstanceRecord } from "../rows.js";
+import { toInstanceRecord } from "../rows.js";
 import type {
   ActivityLease,
   ActivityWorkItem,
   AppendOptions,
   Checkpoint,
+  CommitOutcome,
   InstanceFilter,
   InstancePage,
   InstanceQuery,
   InstanceRecord,
+  LeaseOptions,
   NewInstance,
   NewMessage,
   OrchestrationLease,
@@ -48,7 +52,6 @@ import { withRetry } from "./errors.js";
 import { ChangeFeed } from "./notifications.js";
 import {
   appendJson,
-  checkpointJson,
   type InstanceRow,
   instanceJson,
   listQuery,
@@ -58,7 +61,6 @@ import {
   type Statements,
   statements,
   terminalIdsQuery,
-  toLeasedOrchestration,
   toNotifications,
 } from "./operations.js";
 import {
@@ -68,6 +70,7 @@ import {
   type MigrationResult,
   validateSchemaName,
 } from "./schema.js";
+import { PostgresWork } from "./work.js";
 
 /** Options of `PostgresStore` (and of `migrate`). */
 export interface PostgresStoreOptions {
@@ -146,6 +149,7 @@ export class PostgresStore implements Store {
   private opening: Promise<void> | undefined;
   private closed = false;
   private readonly pending = new Set<Promise<unknown>>();
+  private readonly work: PostgresWork;
 
   /** Validates the options; nothing is opened until `open()`. */
   constructor(options: PostgresStoreOptions = {}) {
@@ -156,6 +160,12 @@ export class PostgresStore implements Store {
       client: this.options.pool,
       channel: channelName(this.schema),
       origin: this.origin,
+    });
+    this.work = new PostgresWork({
+      run: (operation, subject, fn) => this.run(operation, subject, fn),
+      schema: `"${this.schema}"`,
+      origin: this.origin,
+      emit: (hub, notifications) => this.feed.emit(hub, notifications),
     });
   }
 
@@ -293,35 +303,35 @@ export class PostgresStore implements Store {
     names: readonly string[],
     leaseMs: number,
   ): Promise<OrchestrationWorkItem | undefined> {
+    return (await this.leaseOrchestrations(hub, workerId, names, leaseMs, { max: 1 }))[0];
+  }
+
+  /** Leases up to `max` eligible instances in one transaction (committed without waiting for the WAL flush). */
+  async leaseOrchestrations(
+    hub: string,
+    workerId: string,
+    names: readonly string[],
+    leaseMs: number,
+    options: LeaseOptions,
+  ): Promise<OrchestrationWorkItem[]> {
     validateDuration("leaseMs", leaseMs, false);
-    return this.run("leaseNextOrchestration", undefined, async (db) => {
-      const now = Date.now();
-      const token = randomUUID();
-      const expiresAt = ms(now + leaseMs);
-      const params = [hub, workerId, [...names], now, expiresAt, token];
-      const item = (await db.query(this.sql.leaseOrchestration, params)).rows[0]?.item;
-      if (!item) return undefined;
-      const leased = toLeasedOrchestration(item);
-      const lease: OrchestrationLease = {
-        hub,
-        instanceId: leased.instance.instanceId,
-        workerId,
-        token,
-        expiresAt,
-      };
-      return { lease, ...leased };
-    });
+    validateBatchSize(options.max);
+    this.livePool();
+    return this.work.leaseOrchestrations(hub, workerId, names, leaseMs, options);
   }
 
   /** Commits one orchestration step atomically (fenced by the lease token) and releases the lease. */
   async commitOrchestration(lease: OrchestrationLease, checkpoint: Checkpoint): Promise<void> {
-    const body = JSON.stringify(checkpointJson(checkpoint));
-    const subject = `orchestration instance '${lease.instanceId}'`;
-    const notes = await this.run("commitOrchestration", subject, async (db) => {
-      const params = [lease.hub, lease.instanceId, lease.token, body, Date.now(), this.origin];
-      return (await db.query(this.sql.commitOrchestration, params)).rows[0]?.notes;
-    });
-    this.feed.emit(lease.hub, toNotifications(notes));
+    throwIfRefused(await this.commitOrchestrations(lease.hub, [{ lease, checkpoint }]));
+  }
+
+  /** Commits several steps in one transaction; a lost lease refuses only its own step. */
+  async commitOrchestrations(
+    hub: string,
+    commits: readonly { lease: OrchestrationLease; checkpoint: Checkpoint }[],
+  ): Promise<CommitOutcome[]> {
+    this.livePool();
+    return commits.length === 0 ? [] : this.work.commitOrchestrations(hub, commits);
   }
 
   /** Extends a held orchestration lease by `leaseMs` from now. */
@@ -362,36 +372,35 @@ export class PostgresStore implements Store {
     names: readonly string[],
     leaseMs: number,
   ): Promise<ActivityWorkItem | undefined> {
+    return (await this.leaseActivities(hub, workerId, names, leaseMs, 1))[0];
+  }
+
+  /** Leases up to `max` visible activity tasks in one transaction. */
+  async leaseActivities(
+    hub: string,
+    workerId: string,
+    names: readonly string[],
+    leaseMs: number,
+    max: number,
+  ): Promise<ActivityWorkItem[]> {
     validateDuration("leaseMs", leaseMs, false);
-    return this.run("leaseNextActivity", undefined, async (db) => {
-      const now = Date.now();
-      const token = randomUUID();
-      const expiresAt = ms(now + leaseMs);
-      const { rows } = await db.query(this.sql.leaseActivity, [
-        hub,
-        now,
-        [...names],
-        workerId,
-        token,
-        expiresAt,
-      ]);
-      if (!rows[0]) return undefined;
-      const task = toActivityTask(rows[0]);
-      return { lease: { hub, taskId: task.id, workerId, token, expiresAt }, task };
-    });
+    validateBatchSize(max);
+    this.livePool();
+    return this.work.leaseActivities(hub, workerId, names, leaseMs, max);
   }
 
   /** Deletes the task and queues its result for the instance, atomically (fenced by the token). */
   async completeActivity(lease: ActivityLease, result: TaskCompletedEvent | TaskFailedEvent): Promise<void> {
-    const body = JSON.stringify(result);
-    const notes = await this.run("completeActivity", undefined, async (db) => {
-      const id = parseId(lease.taskId);
-      const params = [lease.hub, id, lease.token, body, Date.now(), this.origin];
-      const { rows } = id === undefined ? { rows: [] } : await db.query(this.sql.completeActivity, params);
-      if (!rows[0]) throw new LeaseLostError(`activity task '${lease.taskId}'`);
-      return rows[0].notes;
-    });
-    this.feed.emit(lease.hub, toNotifications(notes));
+    throwIfRefused(await this.completeActivities(lease.hub, [{ lease, result }]));
+  }
+
+  /** Completes several tasks in one transaction; a lost lease refuses only its own completion. */
+  async completeActivities(
+    hub: string,
+    completions: readonly { lease: ActivityLease; result: TaskCompletedEvent | TaskFailedEvent }[],
+  ): Promise<CommitOutcome[]> {
+    this.livePool();
+    return completions.length === 0 ? [] : this.work.completeActivities(hub, completions);
   }
 
   /** Extends a held activity lease by `leaseMs` from now. */

@@ -3,18 +3,29 @@
  * inserting and deleting instances and messages, and writing a whole checkpoint. Every function
  * runs on prepared statements and expects to be called inside a transaction.
  */
+import { randomUUID } from "node:crypto";
 import { LeaseLostError } from "../../core/errors.js";
 import type { HistoryEvent, RuntimeStatus } from "../../core/events.js";
-import { isActiveStatus, type NotificationBatch } from "../common.js";
+import { COMMITTED, isActiveStatus, type NotificationBatch } from "../common.js";
+import { toInboxMessage, toInstanceRecord } from "../rows.js";
 import type {
   ActivityLease,
   Checkpoint,
+  CommitOutcome,
   InstanceFilter,
+  LeaseOptions,
   NewInstance,
   NewMessage,
   OrchestrationLease,
+  OrchestrationWorkItem,
 } from "../store.js";
-import { type InstanceRow, type Statements, type TaskRow, toHistoryEvent } from "./statements.js";
+import {
+  type InboxRow,
+  type InstanceRow,
+  type Statements,
+  type TaskRow,
+  toHistoryEvent,
+} from "./statements.js";
 
 /** `undefined` as SQL NULL. */
 export const null_ = <T>(value: T | undefined): T | null => (value === undefined ? null : value);
@@ -65,6 +76,48 @@ export function readHistory(
   executionId: string,
 ): HistoryEvent[] {
   return (s.readHistory.all(hub, instanceId, executionId) as { event: string }[]).map(toHistoryEvent);
+}
+
+/**
+ * Leases one instance inside the caller's transaction and reads its work item: row, visible
+ * messages and, unless `known` says the caller holds it exactly, its history.
+ */
+export function leaseInstance(
+  s: Statements,
+  hub: string,
+  instanceId: string,
+  workerId: string,
+  expiresAt: number,
+  now: number,
+  known: LeaseOptions["known"],
+): OrchestrationWorkItem {
+  const row = s.getInstance.get(hub, instanceId) as InstanceRow;
+  const token = randomUUID();
+  s.setLease.run(workerId, token, expiresAt, hub, instanceId);
+  const k = known?.(instanceId);
+  let omit = false;
+  if (k !== undefined && k.executionId === row.execution_id) {
+    const max = (s.maxSeq.get(hub, instanceId, row.execution_id) as { seq: number | null }).seq;
+    omit = k.length === (max === null ? 0 : max + 1);
+  }
+  return {
+    lease: { hub, instanceId, workerId, token, expiresAt },
+    instance: toInstanceRecord(row),
+    history: omit ? [] : readHistory(s, hub, instanceId, row.execution_id),
+    ...(omit ? { historyOmitted: true } : {}),
+    messages: (s.visibleMessages.all(hub, instanceId, now) as InboxRow[]).map(toInboxMessage),
+  };
+}
+
+/** Runs one item of a batch: its LeaseLostError becomes a refused outcome; other errors propagate. */
+export function refusedIfLost(apply: () => void): CommitOutcome {
+  try {
+    apply();
+    return COMMITTED;
+  } catch (err) {
+    if (err instanceof LeaseLostError) return { committed: false, error: err };
+    throw err;
+  }
 }
 
 /** Deletes the instance row with its history, inbox and activity tasks. */

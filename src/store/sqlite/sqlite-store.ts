@@ -25,21 +25,25 @@ import {
   NotificationBatch,
   NotificationHub,
   storeClosedError,
+  throwIfRefused,
   transitionMismatch,
+  validateBatchSize,
   validateDuration,
   validateFilter,
   validatePageSize,
 } from "../common.js";
-import { toActivityTask, toInboxMessage, toInstanceRecord } from "../rows.js";
+import { toActivityTask, toInstanceRecord } from "../rows.js";
 import type {
   ActivityLease,
   ActivityWorkItem,
   AppendOptions,
   Checkpoint,
+  CommitOutcome,
   InstanceFilter,
   InstancePage,
   InstanceQuery,
   InstanceRecord,
+  LeaseOptions,
   NewInstance,
   NewMessage,
   OrchestrationLease,
@@ -56,18 +60,14 @@ import {
   heldTask,
   insertInstance,
   insertMessage,
+  leaseInstance,
   parseId,
   readHistory,
+  refusedIfLost,
 } from "./operations.js";
 import { checkDatabase, migrate } from "./schema.js";
 import { translateSqliteError } from "./sqlite-errors.js";
-import {
-  type InboxRow,
-  type InstanceRow,
-  prepareStatements,
-  type Statements,
-  type TaskRow,
-} from "./statements.js";
+import { type InstanceRow, prepareStatements, type Statements, type TaskRow } from "./statements.js";
 
 /** Options of `SqliteStore`. */
 export interface SqliteStoreOptions {
@@ -285,42 +285,64 @@ export class SqliteStore implements Store {
     names: readonly string[],
     leaseMs: number,
   ): Promise<OrchestrationWorkItem | undefined> {
+    return (await this.leaseOrchestrations(hub, workerId, names, leaseMs, { max: 1 }))[0];
+  }
+
+  /**
+   * Leases up to `max` eligible instances in one transaction. Leases need no fsync: one lost in a
+   * crash only has to expire, and every commit is fenced by its token; so the transaction is
+   * written with `synchronous=OFF`, and the next durable commit syncs it along.
+   */
+  async leaseOrchestrations(
+    hub: string,
+    workerId: string,
+    names: readonly string[],
+    leaseMs: number,
+    options: LeaseOptions,
+  ): Promise<OrchestrationWorkItem[]> {
     validateDuration("leaseMs", leaseMs, false);
+    const max = validateBatchSize(options.max);
     const namesJson = JSON.stringify(names);
-    return this.write(hub, (s) => {
-      const now = Date.now();
-      for (;;) {
-        const next = s.nextOrchestration.get(hub, now, namesJson, now) as
-          | { instanceId: string; hasRow: number }
-          | undefined;
-        if (!next) return undefined;
-        if (!next.hasRow) {
-          s.deleteInbox.run(hub, next.instanceId);
-          continue;
+    return this.write(
+      hub,
+      (s) => {
+        const now = Date.now();
+        const items: OrchestrationWorkItem[] = [];
+        while (items.length < max) {
+          const next = s.nextOrchestration.get(hub, now, namesJson, now) as
+            | { instanceId: string; hasRow: number }
+            | undefined;
+          if (!next) break;
+          if (!next.hasRow) {
+            s.deleteInbox.run(hub, next.instanceId);
+            continue;
+          }
+          items.push(leaseInstance(s, hub, next.instanceId, workerId, now + leaseMs, now, options.known));
         }
-        const row = s.getInstance.get(hub, next.instanceId) as InstanceRow;
-        const lease: OrchestrationLease = {
-          hub,
-          instanceId: next.instanceId,
-          workerId,
-          token: randomUUID(),
-          expiresAt: now + leaseMs,
-        };
-        s.setLease.run(workerId, lease.token, lease.expiresAt, hub, next.instanceId);
-        const messages = s.visibleMessages.all(hub, next.instanceId, now) as InboxRow[];
-        return {
-          lease,
-          instance: toInstanceRecord(row),
-          history: readHistory(s, hub, next.instanceId, row.execution_id),
-          messages: messages.map(toInboxMessage),
-        };
-      }
-    });
+        return items;
+      },
+      { durable: false },
+    );
   }
 
   /** Commits one orchestration step atomically and releases the lease. */
   async commitOrchestration(lease: OrchestrationLease, checkpoint: Checkpoint): Promise<void> {
-    this.write(lease.hub, (s, batch) => applyCheckpoint(s, lease, checkpoint, batch));
+    throwIfRefused(await this.commitOrchestrations(lease.hub, [{ lease, checkpoint }]));
+  }
+
+  /** Commits several steps in one transaction (one fsync); a lost lease refuses only its own step. */
+  async commitOrchestrations(
+    hub: string,
+    commits: readonly { lease: OrchestrationLease; checkpoint: Checkpoint }[],
+  ): Promise<CommitOutcome[]> {
+    return this.write(hub, (s, batch) =>
+      commits.map(({ lease, checkpoint }) =>
+        refusedIfLost(() => {
+          if (lease.hub !== hub) throw new LeaseLostError(`orchestration instance '${lease.instanceId}'`);
+          applyCheckpoint(s, lease, checkpoint, batch);
+        }),
+      ),
+    );
   }
 
   /** Extends a held orchestration lease by `leaseMs` from now. */
@@ -353,37 +375,59 @@ export class SqliteStore implements Store {
     names: readonly string[],
     leaseMs: number,
   ): Promise<ActivityWorkItem | undefined> {
+    return (await this.leaseActivities(hub, workerId, names, leaseMs, 1))[0];
+  }
+
+  /** Leases up to `max` visible activity tasks in one transaction (not synced, like orchestration leases). */
+  async leaseActivities(
+    hub: string,
+    workerId: string,
+    names: readonly string[],
+    leaseMs: number,
+    max: number,
+  ): Promise<ActivityWorkItem[]> {
     validateDuration("leaseMs", leaseMs, false);
+    validateBatchSize(max);
     const namesJson = JSON.stringify(names);
-    return this.write(hub, (s) => {
-      const now = Date.now();
-      const row = s.nextTask.get(hub, now, now, namesJson) as TaskRow | undefined;
-      if (!row) return undefined;
-      const token = randomUUID();
-      const expiresAt = now + leaseMs;
-      s.leaseTask.run(workerId, token, expiresAt, hub, row.id);
-      return {
-        lease: { hub, taskId: String(row.id), workerId, token, expiresAt },
-        task: toActivityTask({ ...row, delivery_count: row.delivery_count + 1 }),
-      };
-    });
+    return this.write(
+      hub,
+      (s) => {
+        const now = Date.now();
+        const rows = s.nextTask.all(hub, now, now, namesJson, max) as TaskRow[];
+        return rows.map((row) => {
+          const token = randomUUID();
+          const expiresAt = now + leaseMs;
+          s.leaseTask.run(workerId, token, expiresAt, hub, row.id);
+          return {
+            lease: { hub, taskId: String(row.id), workerId, token, expiresAt },
+            task: toActivityTask({ ...row, delivery_count: row.delivery_count + 1 }),
+          };
+        });
+      },
+      { durable: false },
+    );
   }
 
   /** Deletes the task and queues its result for the instance, atomically. */
   async completeActivity(lease: ActivityLease, result: TaskCompletedEvent | TaskFailedEvent): Promise<void> {
-    this.write(lease.hub, (s, batch) => {
-      const task = heldTask(s, lease);
-      s.deleteTask.run(lease.hub, task.id);
-      insertMessage(
-        s,
-        lease.hub,
-        {
-          instanceId: task.instance_id,
-          executionId: task.execution_id,
-          event: result,
-          visibleAt: Date.now(),
-        },
-        batch,
+    throwIfRefused(await this.completeActivities(lease.hub, [{ lease, result }]));
+  }
+
+  /** Completes several tasks in one transaction; a lost lease refuses only its own completion. */
+  async completeActivities(
+    hub: string,
+    completions: readonly { lease: ActivityLease; result: TaskCompletedEvent | TaskFailedEvent }[],
+  ): Promise<CommitOutcome[]> {
+    return this.write(hub, (s, batch) => {
+      const now = Date.now();
+      return completions.map(({ lease, result }) =>
+        refusedIfLost(() => {
+          if (lease.hub !== hub) throw new LeaseLostError(`activity task '${lease.taskId}'`);
+          const task = heldTask(s, lease);
+          s.deleteTask.run(hub, task.id);
+          const message = { instanceId: task.instance_id, executionId: task.execution_id, event: result };
+          insertMessage(s, hub, { ...message, visibleAt: now }, batch);
+        }),
       );
     });
   }
@@ -447,14 +491,27 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** Runs `fn` in a `BEGIN IMMEDIATE` transaction, then delivers its notifications. */
-  private write<T>(hub: string, fn: (s: Statements, batch: NotificationBatch) => T): T {
+  /**
+   * Runs `fn` in a `BEGIN IMMEDIATE` transaction, then delivers its notifications. With
+   * `durable: false` the commit is not synced (`synchronous=OFF` for that transaction only).
+   */
+  private write<T>(
+    hub: string,
+    fn: (s: Statements, batch: NotificationBatch) => T,
+    options: { durable?: boolean } = {},
+  ): T {
     const s = this.statements();
     const db = this.db!;
     const batch = new NotificationBatch();
+    const unsynced = options.durable === false && this.synchronous === "FULL";
     let result: T;
     try {
-      result = db.transaction(() => fn(s, batch)).immediate();
+      if (unsynced) db.pragma("synchronous = OFF");
+      try {
+        result = db.transaction(() => fn(s, batch)).immediate();
+      } finally {
+        if (unsynced) db.pragma(`synchronous = ${this.synchronous}`);
+      }
     } catch (err) {
       throw translateSqliteError(err, this.path, "SQLite write failed");
     }

@@ -101,7 +101,7 @@ const SQL = {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   nextTask: `SELECT * FROM activity_tasks WHERE hub = ? AND visible_at <= ?
          AND (lease_token IS NULL OR lease_expires_at <= ?) AND name ${NAME_IN}
-       ORDER BY visible_at, id LIMIT 1`,
+       ORDER BY visible_at, id LIMIT ?`,
   leaseTask: `UPDATE activity_tasks SET lease_worker = ?, lease_token = ?, lease_expires_at = ?,
          delivery_count = delivery_count + 1 WHERE hub = ? AND id = ?`,
   getTask: "SELECT * FROM activity_tasks WHERE hub = ? AND id = ?",

@@ -1,0 +1,210 @@
+/**
+ * The work-item calls of the PostgreSQL store, batched: leasing orchestrations (then reading, in
+ * one more query, only the histories the caller does not hold), committing many checkpoints in one
+ * transaction, leasing and completing many activity tasks. Each is one call of a schema function
+ * (functions.ts); a retry after a lost connection follows the store's rules (postgres-store.ts).
+ */
+import type pg from "pg";
+import { LeaseLostError } from "../../core/errors.js";
+import type { HistoryEvent, TaskCompletedEvent, TaskFailedEvent } from "../../core/events.js";
+import { COMMITTED } from "../common.js";
+import { type InboxColumns, toActivityTask, toInboxMessage, toInstanceRecord } from "../rows.js";
+import type {
+  ActivityLease,
+  ActivityWorkItem,
+  Checkpoint,
+  CommitOutcome,
+  LeaseOptions,
+  OrchestrationLease,
+  OrchestrationWorkItem,
+  StoreNotification,
+} from "../store.js";
+import { checkpointJson, type InstanceRow, ms, parseId, toNotifications } from "./operations.js";
+
+/** Runs one call with the store's retries (`PostgresStore.run`). */
+export type RunCall = <T>(
+  operation: string,
+  subject: string | undefined,
+  fn: (db: pg.Pool, attempt: number) => Promise<T>,
+) => Promise<T>;
+
+/** What the work calls need from their store. */
+export interface WorkBinding {
+  run: RunCall;
+  /** The quoted schema identifier. */
+  schema: string;
+  /** Identifies this store's notifications. */
+  origin: string;
+  /** Delivers notifications to this process's listeners. */
+  emit: (hub: string, notifications: StoreNotification[]) => void;
+}
+
+/** One leased instance as `refrain_lease_orchestrations` returns it. */
+interface LeasedRow {
+  token: string;
+  instance: InstanceRow;
+  historyLength: number;
+  messages: InboxColumns[];
+}
+
+/** A batch call's result: the indexes of the items whose lease was lost, and the notes to emit. */
+interface BatchResult {
+  lost: number[];
+  notes: unknown;
+}
+
+function outcomes(
+  count: number,
+  lost: readonly number[],
+  error: (i: number) => LeaseLostError,
+): CommitOutcome[] {
+  const refused = new Set(lost);
+  return Array.from({ length: count }, (_, i) =>
+    refused.has(i) ? { committed: false as const, error: error(i) } : COMMITTED,
+  );
+}
+
+/** The batched work calls over one store's pool. */
+export class PostgresWork {
+  constructor(private readonly b: WorkBinding) {}
+
+  /** Leases up to `options.max` instances; reads the histories `options.known` does not cover. */
+  async leaseOrchestrations(
+    hub: string,
+    workerId: string,
+    names: readonly string[],
+    leaseMs: number,
+    options: LeaseOptions,
+  ): Promise<OrchestrationWorkItem[]> {
+    const s = this.b.schema;
+    return this.b.run("leaseOrchestrations", undefined, async (db) => {
+      const now = Date.now();
+      const expiresAt = ms(now + leaseMs);
+      const params = [hub, workerId, [...names], now, expiresAt, options.max];
+      const { rows } = await db.query<{ items: LeasedRow[] | null }>(
+        `SELECT ${s}.refrain_lease_orchestrations($1, $2, $3::text[], $4, $5, $6) AS items`,
+        params,
+      );
+      const leased = rows[0]?.items ?? [];
+      const items = leased.map((row): OrchestrationWorkItem & { length: number } => {
+        const instance = toInstanceRecord(row.instance);
+        const k = options.known?.(instance.instanceId);
+        const omit =
+          k !== undefined && k.executionId === instance.executionId && k.length === row.historyLength;
+        return {
+          lease: { hub, instanceId: instance.instanceId, workerId, token: row.token, expiresAt },
+          instance,
+          history: [],
+          ...(omit ? { historyOmitted: true } : {}),
+          messages: row.messages.map(toInboxMessage),
+          length: row.historyLength,
+        };
+      });
+      await this.readHistories(
+        db,
+        hub,
+        items.filter((it) => !it.historyOmitted && it.length > 0),
+      );
+      return items.map(({ length: _length, ...item }) => item);
+    });
+  }
+
+  /** Fills in the histories of `items` with one query (the leases keep them from changing meanwhile). */
+  private async readHistories(db: pg.Pool, hub: string, items: OrchestrationWorkItem[]): Promise<void> {
+    if (items.length === 0) return;
+    const byId = new Map(items.map((it) => [it.instance.instanceId, it]));
+    const { rows } = await db.query<{ instance_id: string; event: string }>(
+      `SELECT h.instance_id, h.event FROM ${this.b.schema}.history h
+         JOIN unnest($2::text[], $3::text[]) AS w(id, exec) ON h.instance_id = w.id AND h.execution_id = w.exec
+       WHERE h.hub = $1 ORDER BY h.instance_id, h.seq`,
+      [hub, items.map((it) => it.instance.instanceId), items.map((it) => it.instance.executionId)],
+    );
+    for (const row of rows) byId.get(row.instance_id)?.history.push(JSON.parse(row.event) as HistoryEvent);
+  }
+
+  /** Commits several checkpoints in one transaction (in instance-ID order, to avoid deadlocks). */
+  async commitOrchestrations(
+    hub: string,
+    commits: readonly { lease: OrchestrationLease; checkpoint: Checkpoint }[],
+  ): Promise<CommitOutcome[]> {
+    const order = commits.map((_, i) => i);
+    order.sort((a, b) => (commits[a]!.lease.instanceId < commits[b]!.lease.instanceId ? -1 : 1));
+    const foreign = new Set(order.filter((i) => commits[i]!.lease.hub !== hub));
+    const sent = order.filter((i) => !foreign.has(i));
+    const body = JSON.stringify(
+      sent.map((i) => ({
+        instanceId: commits[i]!.lease.instanceId,
+        token: commits[i]!.lease.token,
+        checkpoint: checkpointJson(commits[i]!.checkpoint),
+      })),
+    );
+    const result = await this.b.run("commitOrchestrations", undefined, async (db) => {
+      const { rows } = await db.query<{ result: BatchResult }>(
+        `SELECT ${this.b.schema}.refrain_commit_orchestrations($1, $2::json, $3, $4) AS result`,
+        [hub, body, Date.now(), this.b.origin],
+      );
+      return rows[0]!.result;
+    });
+    this.b.emit(hub, toNotifications(result.notes));
+    const lost = [...foreign, ...result.lost.map((k) => sent[k]!)];
+    return outcomes(
+      commits.length,
+      lost,
+      (i) => new LeaseLostError(`orchestration instance '${commits[i]!.lease.instanceId}'`),
+    );
+  }
+
+  /** Leases up to `max` activity tasks. */
+  async leaseActivities(
+    hub: string,
+    workerId: string,
+    names: readonly string[],
+    leaseMs: number,
+    max: number,
+  ): Promise<ActivityWorkItem[]> {
+    return this.b.run("leaseActivities", undefined, async (db) => {
+      const now = Date.now();
+      const expiresAt = ms(now + leaseMs);
+      const { rows } = await db.query(
+        `SELECT * FROM ${this.b.schema}.refrain_lease_activities($1, $2, $3::text[], $4, $5, $6) ORDER BY visible_at, id`,
+        [hub, workerId, [...names], now, expiresAt, max],
+      );
+      return rows.map((row) => {
+        const task = toActivityTask(row);
+        return { lease: { hub, taskId: task.id, workerId, token: String(row.lease_token), expiresAt }, task };
+      });
+    });
+  }
+
+  /** Completes several activity tasks in one transaction. */
+  async completeActivities(
+    hub: string,
+    completions: readonly { lease: ActivityLease; result: TaskCompletedEvent | TaskFailedEvent }[],
+  ): Promise<CommitOutcome[]> {
+    const invalid = completions.flatMap((c, i) =>
+      parseId(c.lease.taskId) === undefined || c.lease.hub !== hub ? [i] : [],
+    );
+    const sent = completions.map((_, i) => i).filter((i) => !invalid.includes(i));
+    const body = JSON.stringify(
+      sent.map((i) => ({
+        id: completions[i]!.lease.taskId,
+        token: completions[i]!.lease.token,
+        event: JSON.stringify(completions[i]!.result),
+      })),
+    );
+    const result = await this.b.run("completeActivities", undefined, async (db) => {
+      const { rows } = await db.query<{ result: BatchResult }>(
+        `SELECT ${this.b.schema}.refrain_complete_activities($1, $2::json, $3, $4) AS result`,
+        [hub, body, Date.now(), this.b.origin],
+      );
+      return rows[0]!.result;
+    });
+    this.b.emit(hub, toNotifications(result.notes));
+    const lost = [...invalid, ...result.lost.map((k) => sent[k]!)];
+    return outcomes(
+      completions.length,
+      lost,
+      (i) => new LeaseLostError(`activity task '${completions[i]!.lease.taskId}'`),
+    );
+  }
+}
