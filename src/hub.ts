@@ -20,8 +20,9 @@ import {
 } from "./core/refs.js";
 import type { OrchestratorFunction } from "./core/replay.js";
 import { ActivityDispatcher } from "./dispatch/activity-dispatcher.js";
+import { CommitBatcher } from "./dispatch/commit-batcher.js";
 import { EntityDispatcher } from "./dispatch/entity-dispatcher.js";
-import { OrchestrationDispatcher } from "./dispatch/orchestration-dispatcher.js";
+import { OrchestrationDispatcher, type PendingCommit } from "./dispatch/orchestration-dispatcher.js";
 import type { ActivityContext, ActivityFunction, EngineLogger, HubRuntime } from "./dispatch/runtime.js";
 import { httpActivity } from "./http-activity.js";
 import { createLogger } from "./observability/logging.js";
@@ -256,9 +257,17 @@ export class TaskHub implements NameRegistry {
       logger: this.options.logger ?? createLogger(),
       logSink: this.options.orchestrationLog,
     };
-    const orchestrations = new OrchestrationDispatcher(rt, this.options.maxConcurrentOrchestrations ?? 16);
+    // One group commit for orchestration and entity steps: their checkpoints share transactions.
+    const commits = new CommitBatcher<PendingCommit>((items) =>
+      this.store.commitOrchestrations(this.name, items),
+    );
+    const orchestrations = new OrchestrationDispatcher(
+      rt,
+      this.options.maxConcurrentOrchestrations ?? 16,
+      commits,
+    );
     const activities = new ActivityDispatcher(rt, this.options.maxConcurrentActivities ?? 16);
-    const entities = new EntityDispatcher(rt, this.options.maxConcurrentEntities ?? 16);
+    const entities = new EntityDispatcher(rt, this.options.maxConcurrentEntities ?? 16, commits);
     const unsubscribe = this.store.subscribe(this.name, (n) => {
       if (n.kind === "orchestration-work") {
         if (n.instanceId.startsWith("@")) entities.wake();

@@ -1,7 +1,8 @@
 /**
- * The activity dispatcher: leases activity tasks, runs the registered function with a renewed
- * lease, and completes the task (deleting it and adding the result to the instance's inbox in one
- * transaction). Activities run at least once: a crash before completion redelivers the task.
+ * The activity dispatcher: leases activity tasks in batches, runs the registered functions with
+ * their leases renewed, and completes the tasks (deleting each and adding its result to the
+ * instance's inbox in one transaction, many completions per transaction). Activities run at least
+ * once: a crash before completion redelivers the task.
  */
 import { deserialize, serialize } from "../core/codec.js";
 import { LeaseLostError, RefrainError, toFailureDetails } from "../core/errors.js";
@@ -9,8 +10,9 @@ import { makeEvent, type TaskCompletedEvent, type TaskFailedEvent } from "../cor
 import { ActivityTracing } from "../observability/activity-trace.js";
 import { EngineMetrics } from "../observability/metrics.js";
 import type { ActivityLease, ActivityWorkItem } from "../store/store.js";
+import { CommitBatcher } from "./commit-batcher.js";
 import { faultPoint } from "./faults.js";
-import { LeaseKeeper } from "./lease-keeper.js";
+import { type HeldLease, LeaseRenewer } from "./lease-renewer.js";
 import type { ActivityContext, HubRuntime } from "./runtime.js";
 import { WorkLoop } from "./work-loop.js";
 
@@ -18,12 +20,14 @@ import { WorkLoop } from "./work-loop.js";
 export class ActivityDispatcher {
   private readonly loop: WorkLoop<ActivityWorkItem>;
   private readonly names: string[];
-  private readonly running = new Map<
-    string,
-    { abort: AbortController; keeper: LeaseKeeper<ActivityLease> }
-  >();
+  private readonly running = new Map<string, { abort: AbortController; held: HeldLease<ActivityLease> }>();
   private readonly tracing: ActivityTracing;
   private readonly metrics: EngineMetrics;
+  private readonly leases: LeaseRenewer<ActivityLease>;
+  private readonly completions: CommitBatcher<{
+    lease: ActivityLease;
+    result: TaskCompletedEvent | TaskFailedEvent;
+  }>;
 
   constructor(
     private readonly rt: HubRuntime,
@@ -32,10 +36,12 @@ export class ActivityDispatcher {
     this.names = [...rt.activities.keys()];
     this.tracing = new ActivityTracing(rt.store, rt.hub);
     this.metrics = new EngineMetrics(rt.hub);
+    this.leases = new LeaseRenewer(rt.leaseMs, (lease) => rt.store.renewActivityLease(lease, rt.leaseMs));
+    this.completions = new CommitBatcher((items) => rt.store.completeActivities(rt.hub, items));
     this.loop = new WorkLoop({
       name: "activities",
       concurrency,
-      fetch: () => rt.store.leaseNextActivity(rt.hub, rt.workerId, this.names, rt.leaseMs),
+      fetch: (max) => rt.store.leaseActivities(rt.hub, rt.workerId, this.names, rt.leaseMs, max),
       process: (item) => this.run(item),
       nextDue: () => rt.store.nextWakeUp(rt.hub, [], this.names),
       maxIdleMs: rt.maxIdleMs,
@@ -70,9 +76,9 @@ export class ActivityDispatcher {
     clearTimeout(timer);
     if (!timedOut) return;
     for (const [, entry] of this.running) {
-      entry.keeper.stop();
+      entry.held.stop();
       entry.abort.abort(new RefrainError("HUB_STOPPED", "the worker is stopping"));
-      await this.rt.store.abandonActivity(entry.keeper.current).catch(() => {});
+      await this.rt.store.abandonActivity(entry.held.current).catch(() => {});
     }
   }
 
@@ -80,13 +86,8 @@ export class ActivityDispatcher {
     const { rt } = this;
     const { task } = item;
     const abort = new AbortController();
-    const keeper = new LeaseKeeper<ActivityLease>(
-      item.lease,
-      rt.leaseMs,
-      (lease) => rt.store.renewActivityLease(lease, rt.leaseMs),
-      (err) => abort.abort(err),
-    );
-    this.running.set(task.id, { abort, keeper });
+    const held = this.leases.hold(item.lease, (err) => abort.abort(err));
+    this.running.set(task.id, { abort, held });
     try {
       faultPoint("activity:before-run");
       const fields = {
@@ -108,7 +109,7 @@ export class ActivityDispatcher {
       });
       if (abort.signal.aborted) return;
       faultPoint("activity:before-complete");
-      await rt.store.completeActivity(keeper.stopAndGet(), result);
+      await this.completions.submit({ lease: held.stop(), result });
       faultPoint("activity:after-complete");
     } catch (err) {
       if (err instanceof LeaseLostError) {
@@ -127,10 +128,10 @@ export class ActivityDispatcher {
           attempt: task.attempt,
           error: String(err),
         });
-        await rt.store.abandonActivity(keeper.current, 1_000).catch(() => {});
+        await rt.store.abandonActivity(held.current, 1_000).catch(() => {});
       }
     } finally {
-      keeper.stop();
+      held.stop();
       this.running.delete(task.id);
     }
   }

@@ -1,7 +1,7 @@
 /**
  * The entity dispatcher: leases entities with pending messages (entity rows are instances whose
- * ID begins with "@"), runs every visible message as one batch (core/entity-batch.ts), and commits
- * the batch's checkpoint fenced by the lease. One entity is leased by one worker at a time, so
+ * ID begins with "@"), runs every visible message of each as one batch (core/entity-batch.ts), and
+ * hands the batch's checkpoint to the hub's group commit, fenced by the lease. One entity is leased by one worker at a time, so
  * its operations run one at a time, in arrival order, across every process sharing the store.
  */
 import { randomUUID } from "node:crypto";
@@ -10,8 +10,10 @@ import { EntityId } from "../core/entity-id.js";
 import { LeaseLostError } from "../core/errors.js";
 import { EngineMetrics } from "../observability/metrics.js";
 import type { OrchestrationLease, OrchestrationWorkItem } from "../store/store.js";
+import type { CommitBatcher } from "./commit-batcher.js";
 import { faultPoint } from "./faults.js";
-import { LeaseKeeper } from "./lease-keeper.js";
+import { LeaseRenewer } from "./lease-renewer.js";
+import type { PendingCommit } from "./orchestration-dispatcher.js";
 import type { HubRuntime } from "./runtime.js";
 import { WorkLoop } from "./work-loop.js";
 
@@ -24,17 +26,22 @@ export class EntityDispatcher {
   /** Instance-row names of the registered entities ("@" + lower-cased name). */
   private readonly names: string[];
   private readonly metrics: EngineMetrics;
+  private readonly leases: LeaseRenewer<OrchestrationLease>;
 
   constructor(
     private readonly rt: HubRuntime,
     concurrency: number,
+    private readonly commits: CommitBatcher<PendingCommit>,
   ) {
     this.names = [...rt.entities.keys()].map((name) => `@${name}`);
     this.metrics = new EngineMetrics(rt.hub);
+    this.leases = new LeaseRenewer(rt.leaseMs, (lease) =>
+      rt.store.renewOrchestrationLease(lease, rt.leaseMs),
+    );
     this.loop = new WorkLoop({
       name: "entities",
       concurrency,
-      fetch: () => rt.store.leaseNextOrchestration(rt.hub, rt.workerId, this.names, rt.leaseMs),
+      fetch: (max) => rt.store.leaseOrchestrations(rt.hub, rt.workerId, this.names, rt.leaseMs, { max }),
       process: (item) => this.batch(item),
       nextDue: () => rt.store.nextWakeUp(rt.hub, this.names, []),
       maxIdleMs: rt.maxIdleMs,
@@ -61,9 +68,7 @@ export class EntityDispatcher {
   private async batch(item: OrchestrationWorkItem): Promise<void> {
     const rt = this.rt;
     const entityId = item.instance.instanceId;
-    const keeper = new LeaseKeeper<OrchestrationLease>(item.lease, rt.leaseMs, (lease) =>
-      rt.store.renewOrchestrationLease(lease, rt.leaseMs),
-    );
+    const held = this.leases.hold(item.lease);
     try {
       const { name } = EntityId.fromString(entityId);
       const fn = rt.entities.get(name);
@@ -75,7 +80,7 @@ export class EntityDispatcher {
         { registry: rt.registry, maxPayloadBytes: rt.maxPayloadBytes },
       );
       faultPoint("entity:before-commit");
-      await rt.store.commitOrchestration(keeper.stopAndGet(), checkpoint);
+      await this.commits.submit({ lease: held.stop(), checkpoint });
       const durationMs = performance.now() - began;
       this.metrics.entityBatch(name, operations, durationMs);
       for (const op of operations) {
@@ -97,7 +102,7 @@ export class EntityDispatcher {
       });
       faultPoint("entity:after-commit");
     } catch (err) {
-      keeper.stop();
+      held.stop();
       if (err instanceof LeaseLostError) {
         this.metrics.leaseLost("entity");
         rt.logger.warn("entity batch discarded: lease lost", { entityId });
@@ -107,7 +112,7 @@ export class EntityDispatcher {
         entityId,
         error: err instanceof Error ? (err.stack ?? err.message) : String(err),
       });
-      await rt.store.abandonOrchestration(keeper.current, FAILED_BATCH_RETRY_MS).catch(() => {});
+      await rt.store.abandonOrchestration(held.current, FAILED_BATCH_RETRY_MS).catch(() => {});
     }
   }
 }

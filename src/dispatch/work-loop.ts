@@ -1,5 +1,5 @@
 /**
- * A work loop: leases items while below its concurrency limit, processes them concurrently, and
+ * A work loop: leases items in batches while below its concurrency limit, processes them concurrently, and
  * sleeps when idle until the next known due time, an in-process wake-up, or a polling deadline
  * (the fallback for work written by other processes), whichever comes first.
  */
@@ -9,8 +9,8 @@ export interface WorkLoopOptions<T> {
   /** For log messages. */
   name: string;
   concurrency: number;
-  /** Leases one item, or returns undefined when there is none. */
-  fetch: () => Promise<T | undefined>;
+  /** Leases up to `max` items (≥ 1); an empty array when there is none. */
+  fetch: (max: number) => Promise<T[]>;
   /** Handles one leased item; must not throw (errors are reported to `onError` regardless). */
   process: (item: T) => Promise<void>;
   /** Earliest time (ms) future work becomes visible, if known. */
@@ -72,10 +72,11 @@ export class WorkLoop<T> {
       let leased = 0;
       try {
         while (this.running && this.inFlight.size < this.options.concurrency) {
-          const item = await this.options.fetch();
-          if (item === undefined) break;
-          leased++;
-          this.track(item);
+          const free = this.options.concurrency - this.inFlight.size;
+          const items = await this.options.fetch(free);
+          for (const item of items) this.track(item);
+          leased += items.length;
+          if (items.length < free) break;
         }
       } catch (err) {
         this.options.onError(err);

@@ -46,26 +46,41 @@ describe("replay cache", () => {
   test("an entry is used only for the same execution and history length, and only once", () => {
     const cache = new ReplayCache(2);
     const executor = new OrchestrationExecutor(function* () {}, { instanceId: "a" });
-    cache.put("a", "e1", 5, executor);
+    const warm = (length: number) => ({
+      executor,
+      history: Array.from({ length }, () => ({}) as HistoryEvent),
+    });
+    cache.put("a", "e1", warm(5));
+    assert.deepEqual(cache.known("a"), { executionId: "e1", length: 5 }, "what the lease may leave out");
     assert.equal(cache.take("a", "e1", 6), undefined, "history grew elsewhere: replay afresh");
-    cache.put("a", "e1", 5, executor);
+    assert.equal(cache.known("a"), undefined);
+    cache.put("a", "e1", warm(5));
     assert.equal(cache.take("a", "e2", 5), undefined, "another execution");
-    cache.put("a", "e1", 5, executor);
-    assert.equal(cache.take("a", "e1", 5), executor);
+    cache.put("a", "e1", warm(5));
+    assert.equal(cache.take("a", "e1", 5)?.executor, executor);
     assert.equal(cache.take("a", "e1", 5), undefined, "taken entries are gone until put back");
+    cache.put("a", "e1", warm(5));
+    assert.equal(
+      cache.take("a", "e1")?.history.length,
+      5,
+      "a lease that left the history out matches by execution",
+    );
   });
 
   test("the least recently used entry is evicted beyond capacity; capacity 0 keeps nothing", () => {
     const cache = new ReplayCache(2);
-    const make = (id: string) => new OrchestrationExecutor(function* () {}, { instanceId: id });
-    cache.put("a", "e", 1, make("a"));
-    cache.put("b", "e", 1, make("b"));
-    cache.put("c", "e", 1, make("c"));
+    const make = (id: string) => ({
+      executor: new OrchestrationExecutor(function* () {}, { instanceId: id }),
+      history: [{} as HistoryEvent],
+    });
+    cache.put("a", "e", make("a"));
+    cache.put("b", "e", make("b"));
+    cache.put("c", "e", make("c"));
     assert.equal(cache.size, 2);
     assert.equal(cache.take("a", "e", 1), undefined);
     assert.ok(cache.take("c", "e", 1));
     const off = new ReplayCache(0);
-    off.put("a", "e", 1, make("a"));
+    off.put("a", "e", make("a"));
     assert.equal(off.size, 0);
   });
 });

@@ -145,6 +145,29 @@ export async function waitForAsync(
   }
 }
 
+/**
+ * Thaws a worker armed to pause at a fault point, and thaws it again each time it freezes, until
+ * `condition` holds. A worker leases work in batches and group-commits their steps, so it reaches
+ * the fault point again with the next item of the same batch before the batch's commit happens.
+ */
+export async function thawUntil(
+  worker: WorkerProcess,
+  condition: () => boolean,
+  timeoutMs: number,
+  message: string,
+): Promise<void> {
+  worker.resume();
+  await waitFor(
+    () => {
+      if (condition()) return true;
+      if (worker.isFrozen()) worker.resume();
+      return false;
+    },
+    timeoutMs,
+    message,
+  );
+}
+
 /** Kills every worker still running; for `after` hooks, so none outlives a failed test. */
 export async function killAllWorkers(): Promise<void> {
   await Promise.all([...live].map((w) => w.kill()));

@@ -16,6 +16,7 @@ import {
   engineErrors,
   killAllWorkers,
   leaseLostLines,
+  thawUntil,
   WorkerProcess,
   waitAllTerminal,
   waitFor,
@@ -113,8 +114,8 @@ await describePostgres("PostgreSQL: several worker processes share one database"
             "no worker took the frozen worker's leases over",
           );
           const refusedBefore = leaseLostLines(frozen.stderr);
-          frozen.resume();
-          await waitFor(
+          await thawUntil(
+            frozen,
             () => frozen.stderr.includes("orchestration step discarded: lease lost"),
             STEP_TIMEOUT_MS,
             `the thawed worker's late commit was not refused; its log: ${frozen.stderr}`,

@@ -13,6 +13,7 @@ import {
   engineErrors,
   killAllWorkers,
   leaseLostLines,
+  thawUntil,
   WorkerProcess,
   waitAllTerminal,
   waitFor,
@@ -83,8 +84,8 @@ describe("a frozen worker that wakes up after losing its leases commits nothing"
           logs.push(takeover.stderr);
           assert.equal(exit.code, 0, `the takeover worker did not stop cleanly: ${takeover.stderr}`);
           const refusedBefore = leaseLostLines(frozen.stderr);
-          frozen.resume();
-          await waitFor(
+          await thawUntil(
+            frozen,
             () => leaseLostLines(frozen.stderr) > refusedBefore,
             STEP_TIMEOUT_MS,
             `freeze ${freeze}: the thawed worker's commit at ${point} was not refused`,

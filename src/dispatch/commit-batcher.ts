@@ -1,0 +1,66 @@
+/**
+ * Group commit: work items submit their commits one by one, and the batcher writes all that are
+ * waiting in one store transaction (one fsync on SQLite, one round trip on PostgreSQL). A flush
+ * starts on the next turn of the event loop, so every commit submitted in the same turn (a leased
+ * batch of steps replays synchronously) goes together; commits submitted while a flush runs go in
+ * the next one. Each submission settles with its own outcome: resolved when committed, rejected
+ * with `LeaseLostError` when its lease was lost, or with the flush's error.
+ */
+import type { CommitOutcome } from "../store/store.js";
+
+/** Largest number of commits written in one transaction. */
+const MAX_FLUSH = 256;
+
+interface Pending<I> {
+  item: I;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** Batches commits of type `I` into calls of `flush`. */
+export class CommitBatcher<I> {
+  private queue: Pending<I>[] = [];
+  private flushing = false;
+  private scheduled = false;
+
+  constructor(
+    /** Writes a batch in one transaction; one outcome per item, in order. */
+    private readonly flush: (items: I[]) => Promise<CommitOutcome[]>,
+  ) {}
+
+  /** Queues a commit; settles once it is written (or refused). */
+  submit(item: I): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.flushing || this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.run();
+    });
+  }
+
+  private async run(): Promise<void> {
+    if (this.flushing || this.queue.length === 0) return;
+    this.flushing = true;
+    const batch = this.queue.splice(0, MAX_FLUSH);
+    try {
+      const outcomes = await this.flush(batch.map((p) => p.item));
+      batch.forEach((p, i) => {
+        const outcome = outcomes[i];
+        if (outcome?.committed) p.resolve();
+        else p.reject(outcome ? outcome.error : new Error("the store returned no outcome for a commit"));
+      });
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+    } finally {
+      this.flushing = false;
+      if (this.queue.length > 0) this.schedule();
+    }
+  }
+}
