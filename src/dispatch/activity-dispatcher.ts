@@ -13,7 +13,7 @@ import type { ActivityLease, ActivityWorkItem } from "../store/store.js";
 import { CommitBatcher } from "./commit-batcher.js";
 import { faultPoint } from "./faults.js";
 import { type HeldLease, LeaseRenewer } from "./lease-renewer.js";
-import type { ActivityContext, HubRuntime } from "./runtime.js";
+import { type ActivityContext, type HubRuntime, logsAt } from "./runtime.js";
 import { WorkLoop } from "./work-loop.js";
 
 /** Runs activities for the hub's registered activity functions. */
@@ -97,16 +97,18 @@ export class ActivityDispatcher {
         attempt: task.attempt,
         deliveryCount: task.deliveryCount,
       };
-      rt.logger.debug("activity started", fields);
+      const debug = logsAt(rt.logger, "debug");
+      if (debug) rt.logger.debug("activity started", fields);
       const began = performance.now();
       const result = await this.tracing.run(task, () => this.invoke(item, abort.signal));
       const durationMs = performance.now() - began;
       this.metrics.activity(task.name, durationMs, result.kind === "TaskFailed");
-      rt.logger.debug(result.kind === "TaskFailed" ? "activity threw" : "activity returned", {
-        ...fields,
-        durationMs: Math.round(durationMs),
-        ...(result.kind === "TaskFailed" ? { error: result.failure.message } : {}),
-      });
+      if (debug)
+        rt.logger.debug(result.kind === "TaskFailed" ? "activity threw" : "activity returned", {
+          ...fields,
+          durationMs: Math.round(durationMs),
+          ...(result.kind === "TaskFailed" ? { error: result.failure.message } : {}),
+        });
       if (abort.signal.aborted) return;
       faultPoint("activity:before-complete");
       await this.completions.submit({ lease: held.stop(), result });

@@ -39,6 +39,13 @@ export interface EngineLogger {
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
+  /** False when lines of `level` are dropped, so the engine can skip building them (default: true). */
+  isLevelEnabled?(level: "debug" | "info" | "warn" | "error"): boolean;
+}
+
+/** True unless the logger says lines of `level` are dropped. */
+export function logsAt(logger: EngineLogger, level: "debug" | "info" | "warn" | "error"): boolean {
+  return logger.isLevelEnabled?.(level) ?? true;
 }
 
 /** Settings and registrations shared by a hub's dispatchers. */

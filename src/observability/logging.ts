@@ -73,7 +73,13 @@ export function createLogger(options: CreateLoggerOptions = {}): EngineLogger {
       if (RANK[level] < threshold) return;
       write(render(now(), level, message, fields ?? {}));
     };
-  return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+  return {
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
+    isLevelEnabled: (level) => RANK[level] >= threshold,
+  };
 }
 
 /** One level of a pino-compatible logger: `(fields, message)`. */
@@ -85,6 +91,8 @@ export interface PinoLike {
   info: PinoLogFn;
   warn: PinoLogFn;
   error: PinoLogFn;
+  /** pino's level check, used to skip building dropped lines when present. */
+  isLevelEnabled?(level: string): boolean;
 }
 
 /** Adapts a pino-compatible logger: `hub({ logger: fromPino(pino()) })`; level filtering stays pino's. */
@@ -94,5 +102,6 @@ export function fromPino(logger: PinoLike): EngineLogger {
     info: (message, fields) => logger.info(fields ?? {}, message),
     warn: (message, fields) => logger.warn(fields ?? {}, message),
     error: (message, fields) => logger.error(fields ?? {}, message),
+    isLevelEnabled: (level) => logger.isLevelEnabled?.(level) ?? true,
   };
 }

@@ -6,7 +6,7 @@
  * carries `instanceId` and the orchestration `name`.
  */
 import type { Checkpoint } from "../core/records.js";
-import type { EngineLogger } from "../dispatch/runtime.js";
+import { type EngineLogger, logsAt } from "../dispatch/runtime.js";
 import type { StepFacts } from "./step-facts.js";
 
 /** Writes the lifecycle lines of one committed step. */
@@ -15,6 +15,36 @@ export function logStep(
   facts: StepFacts,
   checkpoint: Checkpoint,
   stepDurationMs: number,
+): void {
+  const info = logsAt(logger, "info");
+  const debug = info && logsAt(logger, "debug");
+  const base = { instanceId: facts.instanceId, name: facts.name };
+  if (info) logProgress(logger, facts, checkpoint, stepDurationMs, debug);
+  const completion = facts.completion;
+  if (!completion) return;
+  const fields = { ...base, status: completion.status, durationMs: completion.durationMs };
+  switch (completion.status) {
+    case "Failed":
+      logger.warn("instance failed", { ...fields, error: completion.failure?.message });
+      return;
+    case "Terminated":
+      if (info) logger.info("instance terminated", fields);
+      return;
+    case "ContinuedAsNew":
+      if (info) logger.info("instance continued as new", fields);
+      return;
+    default:
+      if (info) logger.info("instance completed", fields);
+  }
+}
+
+/** The info and debug lines of a step (the caller checked that info lines are written). */
+function logProgress(
+  logger: EngineLogger,
+  facts: StepFacts,
+  checkpoint: Checkpoint,
+  stepDurationMs: number,
+  debug: boolean,
 ): void {
   const base = { instanceId: facts.instanceId, name: facts.name };
   if (facts.isFirstStep) {
@@ -25,19 +55,21 @@ export function logStep(
       ...(parent ? { parentInstanceId: parent.instanceId } : {}),
     });
   }
-  logger.debug("checkpoint committed", {
-    ...base,
-    eventsAppended: checkpoint.history.events.length,
-    activitiesScheduled: checkpoint.activities.length,
-    messagesSent: checkpoint.messages.length,
-    childrenStarted: checkpoint.children.length,
-    status: checkpoint.instance.runtimeStatus,
-    durationMs: Math.round(stepDurationMs),
-  });
-  for (const task of facts.scheduled) {
-    if (task.kind === "timer")
-      logger.debug("timer created", { ...base, taskId: task.taskId, fireAt: task.name });
-    else logger.debug(`${task.kind} scheduled`, { ...base, taskId: task.taskId, [task.kind]: task.name });
+  if (debug) {
+    logger.debug("checkpoint committed", {
+      ...base,
+      eventsAppended: checkpoint.history.events.length,
+      activitiesScheduled: checkpoint.activities.length,
+      messagesSent: checkpoint.messages.length,
+      childrenStarted: checkpoint.children.length,
+      status: checkpoint.instance.runtimeStatus,
+      durationMs: Math.round(stepDurationMs),
+    });
+    for (const task of facts.scheduled) {
+      if (task.kind === "timer")
+        logger.debug("timer created", { ...base, taskId: task.taskId, fireAt: task.name });
+      else logger.debug(`${task.kind} scheduled`, { ...base, taskId: task.taskId, [task.kind]: task.name });
+    }
   }
   for (const task of facts.finished) {
     const fields = {
@@ -51,8 +83,10 @@ export function logStep(
     if (task.failure) logger.info(`${task.kind} failed`, { ...fields, error: task.failure.message });
     else logger.info(`${task.kind} completed`, fields);
   }
-  for (const timer of facts.timersFired) {
-    logger.debug("timer fired", { ...base, taskId: timer.timerId, fireAt: timer.fireAt });
+  if (debug) {
+    for (const timer of facts.timersFired) {
+      logger.debug("timer fired", { ...base, taskId: timer.timerId, fireAt: timer.fireAt });
+    }
   }
   for (const event of facts.eventsRaised) logger.info("event raised", { ...base, event: event.name });
   for (const call of facts.entityCalls) {
@@ -63,29 +97,13 @@ export function logStep(
       durationMs: Date.parse(call.finishedAt) - Date.parse(call.calledAt),
     };
     if (call.failure) logger.info("entity operation failed", { ...fields, error: call.failure.message });
-    else logger.debug("entity operation returned", fields);
+    else if (debug) logger.debug("entity operation returned", fields);
   }
-  for (const lock of facts.locksGranted) {
+  for (const lock of debug ? facts.locksGranted : []) {
     logger.debug("lock acquired", {
       ...base,
       entities: lock.lockSet,
       waitedMs: Date.parse(lock.grantedAt) - Date.parse(lock.requestedAt),
     });
-  }
-  const completion = facts.completion;
-  if (!completion) return;
-  const fields = { ...base, status: completion.status, durationMs: completion.durationMs };
-  switch (completion.status) {
-    case "Failed":
-      logger.warn("instance failed", { ...fields, error: completion.failure?.message });
-      return;
-    case "Terminated":
-      logger.info("instance terminated", fields);
-      return;
-    case "ContinuedAsNew":
-      logger.info("instance continued as new", fields);
-      return;
-    default:
-      logger.info("instance completed", fields);
   }
 }

@@ -19,6 +19,10 @@ import {
 
 /** Stamps the traceparent on the ExecutionStarted events this checkpoint creates. */
 export function propagateTraceContext(facts: StepFacts, checkpoint: Checkpoint): void {
+  const continued = checkpoint.messages.some(
+    (m) => m.event.kind === "ExecutionStarted" && m.instanceId === facts.instanceId,
+  );
+  if (checkpoint.children.length === 0 && !continued) return;
   const t = executionTrace(facts.instanceId, facts.executionId, facts.started);
   for (const child of checkpoint.children) {
     const spanId = subOrchestrationSpanId(
