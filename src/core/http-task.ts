@@ -70,7 +70,11 @@ export class DurableHttpTask extends Task<DurableHttpResponse> {
       return;
     }
     if (child.isFaulted) {
-      this.reject(child.exception);
+      // A poll cut short by the overall deadline reports the deadline, as the polling timer does.
+      const code = (child.exception as TaskFailedError | undefined)?.details?.code;
+      const polling = this.pollUri !== "";
+      const pastDeadline = this.deadline !== undefined && this.host.now().getTime() >= this.deadline;
+      this.reject(code === "TIMEOUT" && polling && pastDeadline ? this.timeoutError() : child.exception);
       return;
     }
     const response = child.result as DurableHttpResponse;

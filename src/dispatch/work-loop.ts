@@ -29,6 +29,8 @@ export class WorkLoop<T> {
   private readonly inFlight = new Set<Promise<void>>();
   private wakeSignal: (() => void) | undefined;
   private wakeRequested = false;
+  /** True while the loop waits for a free slot. */
+  private saturated = false;
   private idleMs = MIN_IDLE_MS;
 
   constructor(private readonly options: WorkLoopOptions<T>) {}
@@ -83,13 +85,19 @@ export class WorkLoop<T> {
       }
       if (!this.running) break;
       if (this.inFlight.size >= this.options.concurrency) {
+        this.saturated = true;
         await this.sleep(Number.POSITIVE_INFINITY);
+        this.saturated = false;
         continue;
       }
-      if (leased > 0 || this.wakeRequested) {
+      // The queue was drained (a batch came back short): sleep until woken by new work, a due
+      // time or the polling deadline, rather than asking the store again at once.
+      if (leased > 0) {
         this.idleMs = MIN_IDLE_MS;
-        continue;
+        // Let the items just leased commit first: the due-time query is off their critical path.
+        await new Promise((resolve) => setImmediate(resolve));
       }
+      if (this.wakeRequested) continue;
       await this.sleep(await this.idleDelay());
     }
   }
@@ -100,7 +108,8 @@ export class WorkLoop<T> {
       .catch((err: unknown) => this.options.onError(err))
       .finally(() => {
         this.inFlight.delete(done);
-        this.wake();
+        // A free slot matters only to a loop that waits for one.
+        if (this.saturated) this.wake();
       });
     this.inFlight.add(done);
   }

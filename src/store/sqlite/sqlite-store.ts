@@ -22,7 +22,6 @@ import {
   decodeContinuationToken,
   encodeContinuationToken,
   isActiveStatus,
-  NotificationBatch,
   NotificationHub,
   storeClosedError,
   throwIfRefused,
@@ -52,6 +51,7 @@ import type {
   Store,
   StoreNotification,
 } from "../store.js";
+import { SqliteConnection, type WriteBody } from "./connection.js";
 import { Database } from "./driver.js";
 import {
   applyCheckpoint,
@@ -90,6 +90,12 @@ export interface SqliteDiagnostics {
 
 const SYNCHRONOUS_NAMES = ["OFF", "NORMAL", "FULL", "EXTRA"];
 
+/**
+ * Leases, renewals and releases need no fsync: a crash may lose one, and it then just expires, as
+ * every commit is fenced by its lease's token. The next durable commit syncs them along.
+ */
+const UNSYNCED = { durable: false } as const;
+
 /** A Store kept in one SQLite file (kind "sqlite"). */
 export class SqliteStore implements Store {
   /** Always "sqlite". */
@@ -98,8 +104,8 @@ export class SqliteStore implements Store {
   readonly path: string;
   private readonly synchronous: "FULL" | "NORMAL";
   private readonly busyTimeoutMs: number;
+  private conn: SqliteConnection | undefined;
   private db: BetterSqlite3.Database | undefined;
-  private stmts: Statements | undefined;
   private closed = false;
   private readonly notifications = new NotificationHub();
 
@@ -137,7 +143,13 @@ export class SqliteStore implements Store {
       db.pragma(`synchronous = ${this.synchronous}`);
       db.pragma("foreign_keys = ON");
       migrate(db, this.path);
-      this.stmts = prepareStatements(db);
+      this.conn = new SqliteConnection(
+        db,
+        prepareStatements(db),
+        this.path,
+        this.synchronous,
+        this.notifications,
+      );
       this.db = db;
     } catch (err) {
       db.close();
@@ -147,7 +159,7 @@ export class SqliteStore implements Store {
 
   /** The connection's effective settings, for diagnostics (`refrain doctor`) and tests. */
   diagnostics(): SqliteDiagnostics {
-    this.statements();
+    this.connection();
     const db = this.db!;
     const version = db.prepare("SELECT value FROM refrain_meta WHERE key = 'schema_version'").pluck().get();
     return {
@@ -162,16 +174,16 @@ export class SqliteStore implements Store {
   /** Closes the connection; later calls throw `STORE_CLOSED`. */
   async close(): Promise<void> {
     this.closed = true;
-    this.notifications.clear();
-    const db = this.db;
+    const conn = this.conn;
+    this.conn = undefined;
     this.db = undefined;
-    this.stmts = undefined;
-    db?.close();
+    conn?.close();
+    this.notifications.clear();
   }
 
   /** Creates a Pending instance and queues its start message; replaces a terminal instance. */
   async createInstance(hub: string, instance: NewInstance): Promise<void> {
-    this.write(hub, (s, batch) => {
+    return this.writeSoon(hub, (s, batch) => {
       const row = s.getInstance.get(hub, instance.instanceId) as InstanceRow | undefined;
       if (row && isActiveStatus(row.runtime_status as RuntimeStatus)) {
         throw new InstanceAlreadyExistsError(instance.instanceId, row.runtime_status);
@@ -182,7 +194,7 @@ export class SqliteStore implements Store {
 
   /** Adds a message to an existing instance's inbox (or, with `ensureTarget`, creates the row). */
   async appendMessage(hub: string, message: NewMessage, options?: AppendOptions): Promise<void> {
-    this.write(hub, (s, batch) => {
+    return this.writeSoon(hub, (s, batch) => {
       const row = s.getInstance.get(hub, message.instanceId) as InstanceRow | undefined;
       if (!row && !message.ensureTarget) throw new InstanceNotFoundError(message.instanceId);
       if (!row) {
@@ -206,7 +218,7 @@ export class SqliteStore implements Store {
 
   /** The instance row, or undefined. */
   async getInstance(hub: string, instanceId: string): Promise<InstanceRecord | undefined> {
-    return this.read((s) => {
+    return this.query((s) => {
       const row = s.getInstance.get(hub, instanceId) as InstanceRow | undefined;
       return row ? toInstanceRecord(row) : undefined;
     });
@@ -226,7 +238,7 @@ export class SqliteStore implements Store {
     validateFilter(query);
     const after =
       query.continuationToken === undefined ? undefined : decodeContinuationToken(query.continuationToken);
-    return this.read((s) => {
+    return this.query((s) => {
       const rows = s.listInstances.all({
         ...filterParams(hub, query),
         afterCreated: after ? after.createdAt : null,
@@ -253,7 +265,7 @@ export class SqliteStore implements Store {
     options: PurgeOptions = {},
   ): Promise<number> {
     if ("filter" in selector) validateFilter(selector.filter);
-    return this.write(hub, (s) => {
+    return this.writeSoon(hub, (s) => {
       let ids: string[];
       if ("instanceIds" in selector) {
         ids = [...new Set(selector.instanceIds)].filter((id) => {
@@ -303,6 +315,9 @@ export class SqliteStore implements Store {
     validateDuration("leaseMs", leaseMs, false);
     const max = validateBatchSize(options.max);
     const namesJson = JSON.stringify(names);
+    // A read first: an empty queue (the common answer of an idle worker) costs no write transaction.
+    const probe = Date.now();
+    if (!this.query((s) => s.nextOrchestration.get(hub, probe, namesJson, probe))) return [];
     return this.write(
       hub,
       (s) => {
@@ -321,7 +336,7 @@ export class SqliteStore implements Store {
         }
         return items;
       },
-      { durable: false },
+      UNSYNCED,
     );
   }
 
@@ -335,7 +350,7 @@ export class SqliteStore implements Store {
     hub: string,
     commits: readonly { lease: OrchestrationLease; checkpoint: Checkpoint }[],
   ): Promise<CommitOutcome[]> {
-    return this.write(hub, (s, batch) =>
+    return this.writeSoon(hub, (s, batch) =>
       commits.map(({ lease, checkpoint }) =>
         refusedIfLost(() => {
           if (lease.hub !== hub) throw new LeaseLostError(`orchestration instance '${lease.instanceId}'`);
@@ -348,24 +363,32 @@ export class SqliteStore implements Store {
   /** Extends a held orchestration lease by `leaseMs` from now. */
   async renewOrchestrationLease(lease: OrchestrationLease, leaseMs: number): Promise<OrchestrationLease> {
     validateDuration("leaseMs", leaseMs, false);
-    return this.write(lease.hub, (s) => {
-      const expiresAt = Date.now() + leaseMs;
-      const changed = s.renewLease.run(expiresAt, lease.hub, lease.instanceId, lease.token).changes;
-      if (changed !== 1) throw new LeaseLostError(`orchestration instance '${lease.instanceId}'`);
-      return { ...lease, expiresAt };
-    });
+    return this.write(
+      lease.hub,
+      (s) => {
+        const expiresAt = Date.now() + leaseMs;
+        const changed = s.renewLease.run(expiresAt, lease.hub, lease.instanceId, lease.token).changes;
+        if (changed !== 1) throw new LeaseLostError(`orchestration instance '${lease.instanceId}'`);
+        return { ...lease, expiresAt };
+      },
+      UNSYNCED,
+    );
   }
 
   /** Releases a held orchestration lease; its visible messages reappear after `delayMs`. */
   async abandonOrchestration(lease: OrchestrationLease, delayMs = 0): Promise<void> {
     validateDuration("delayMs", delayMs, true);
-    this.write(lease.hub, (s, batch) => {
-      const changed = s.clearLease.run(lease.hub, lease.instanceId, lease.token).changes;
-      if (changed !== 1) return;
-      const now = Date.now();
-      if (delayMs > 0) s.delayMessages.run(now + delayMs, lease.hub, lease.instanceId, now);
-      batch.orchestrationWork(lease.instanceId);
-    });
+    this.write(
+      lease.hub,
+      (s, batch) => {
+        const changed = s.clearLease.run(lease.hub, lease.instanceId, lease.token).changes;
+        if (changed !== 1) return;
+        const now = Date.now();
+        if (delayMs > 0) s.delayMessages.run(now + delayMs, lease.hub, lease.instanceId, now);
+        batch.orchestrationWork(lease.instanceId);
+      },
+      UNSYNCED,
+    );
   }
 
   /** Leases the oldest visible activity task with a name in `names`. */
@@ -389,6 +412,8 @@ export class SqliteStore implements Store {
     validateDuration("leaseMs", leaseMs, false);
     validateBatchSize(max);
     const namesJson = JSON.stringify(names);
+    const probe = Date.now();
+    if (this.query((s) => s.nextTask.all(hub, probe, probe, namesJson, 1)).length === 0) return [];
     return this.write(
       hub,
       (s) => {
@@ -404,7 +429,7 @@ export class SqliteStore implements Store {
           };
         });
       },
-      { durable: false },
+      UNSYNCED,
     );
   }
 
@@ -418,7 +443,7 @@ export class SqliteStore implements Store {
     hub: string,
     completions: readonly { lease: ActivityLease; result: TaskCompletedEvent | TaskFailedEvent }[],
   ): Promise<CommitOutcome[]> {
-    return this.write(hub, (s, batch) => {
+    return this.writeSoon(hub, (s, batch) => {
       const now = Date.now();
       return completions.map(({ lease, result }) =>
         refusedIfLost(() => {
@@ -435,24 +460,32 @@ export class SqliteStore implements Store {
   /** Extends a held activity lease by `leaseMs` from now. */
   async renewActivityLease(lease: ActivityLease, leaseMs: number): Promise<ActivityLease> {
     validateDuration("leaseMs", leaseMs, false);
-    return this.write(lease.hub, (s) => {
-      const expiresAt = Date.now() + leaseMs;
-      const id = parseId(lease.taskId);
-      const changed = id === undefined ? 0 : s.renewTask.run(expiresAt, lease.hub, id, lease.token).changes;
-      if (changed !== 1) throw new LeaseLostError(`activity task '${lease.taskId}'`);
-      return { ...lease, expiresAt };
-    });
+    return this.write(
+      lease.hub,
+      (s) => {
+        const expiresAt = Date.now() + leaseMs;
+        const id = parseId(lease.taskId);
+        const changed = id === undefined ? 0 : s.renewTask.run(expiresAt, lease.hub, id, lease.token).changes;
+        if (changed !== 1) throw new LeaseLostError(`activity task '${lease.taskId}'`);
+        return { ...lease, expiresAt };
+      },
+      UNSYNCED,
+    );
   }
 
   /** Releases a held activity lease; the task is redelivered after `delayMs`. */
   async abandonActivity(lease: ActivityLease, delayMs = 0): Promise<void> {
     validateDuration("delayMs", delayMs, true);
-    this.write(lease.hub, (s, batch) => {
-      const id = parseId(lease.taskId);
-      if (id === undefined) return;
-      if (s.abandonTask.run(Date.now() + delayMs, lease.hub, id, lease.token).changes === 1)
-        batch.activityWork();
-    });
+    this.write(
+      lease.hub,
+      (s, batch) => {
+        const id = parseId(lease.taskId);
+        if (id === undefined) return;
+        if (s.abandonTask.run(Date.now() + delayMs, lease.hub, id, lease.token).changes === 1)
+          batch.activityWork();
+      },
+      UNSYNCED,
+    );
   }
 
   /** The earliest visibleAt among matching inbox messages and activity tasks, leased or not. */
@@ -461,7 +494,7 @@ export class SqliteStore implements Store {
     orchestratorNames: readonly string[],
     activityNames: readonly string[],
   ): Promise<number | undefined> {
-    return this.read((s) => {
+    return this.query((s) => {
       const a = (s.nextMessageTime.get(hub, JSON.stringify(orchestratorNames)) as { t: number | null }).t;
       const b = (s.nextTaskTime.get(hub, JSON.stringify(activityNames)) as { t: number | null }).t;
       if (a === null) return b ?? undefined;
@@ -471,51 +504,32 @@ export class SqliteStore implements Store {
 
   /** Registers an in-process listener for the hub; returns the unsubscribe function. */
   subscribe(hub: string, listener: (notification: StoreNotification) => void): () => void {
-    this.statements();
+    this.connection();
     return this.notifications.subscribe(hub, listener);
   }
 
-  private statements(): Statements {
-    if (!this.stmts) throw storeClosedError(this.kind, this.closed);
-    return this.stmts;
+  private connection(): SqliteConnection {
+    if (!this.conn) throw storeClosedError(this.kind, this.closed);
+    return this.conn;
   }
 
-  /** Runs `fn` in a read transaction, translating SQLite errors. */
+  /** Single statements, outside a transaction. */
+  private query<T>(fn: (s: Statements) => T): T {
+    return this.connection().query(fn);
+  }
+
+  /** A consistent multi-statement read. */
   private read<T>(fn: (s: Statements) => T): T {
-    const s = this.statements();
-    const db = this.db!;
-    try {
-      return db.transaction(() => fn(s)).deferred();
-    } catch (err) {
-      throw translateSqliteError(err, this.path, "SQLite read failed");
-    }
+    return this.connection().read(fn);
   }
 
-  /**
-   * Runs `fn` in a `BEGIN IMMEDIATE` transaction, then delivers its notifications. With
-   * `durable: false` the commit is not synced (`synchronous=OFF` for that transaction only).
-   */
-  private write<T>(
-    hub: string,
-    fn: (s: Statements, batch: NotificationBatch) => T,
-    options: { durable?: boolean } = {},
-  ): T {
-    const s = this.statements();
-    const db = this.db!;
-    const batch = new NotificationBatch();
-    const unsynced = options.durable === false && this.synchronous === "FULL";
-    let result: T;
-    try {
-      if (unsynced) db.pragma("synchronous = OFF");
-      try {
-        result = db.transaction(() => fn(s, batch)).immediate();
-      } finally {
-        if (unsynced) db.pragma(`synchronous = ${this.synchronous}`);
-      }
-    } catch (err) {
-      throw translateSqliteError(err, this.path, "SQLite write failed");
-    }
-    this.notifications.emit(hub, batch.toList());
-    return result;
+  /** A write transaction now; durable unless `durable: false`. */
+  private write<T>(hub: string, fn: WriteBody<T>, options: { durable?: boolean } = {}): T {
+    return this.connection().write(hub, fn, options);
+  }
+
+  /** A durable write in this turn's group commit. */
+  private writeSoon<T>(hub: string, fn: WriteBody<T>): Promise<T> {
+    return this.connection().writeSoon(hub, fn);
   }
 }
