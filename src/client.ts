@@ -130,6 +130,12 @@ function toFilter(filter: PurgeFilter | ListInstancesQuery): InstanceFilter {
   return out;
 }
 
+/**
+ * How often `waitForCompletion` re-reads an instance on a store whose notifications already cover
+ * other processes: a safety net for a notification lost while a listener reconnects.
+ */
+const NOTIFIED_POLL_MS = 10_000;
+
 /** Starts, queries and manages orchestration instances and entities. */
 export class DurableClient {
   private readonly entities: EntityClient;
@@ -223,7 +229,8 @@ export class DurableClient {
 
   /**
    * Waits until the instance is Completed, Failed or Terminated and returns its status. Wakes on
-   * in-process notifications; polls (at most every `pollMs`) for changes made by other processes.
+   * in-process notifications; polls (at most every `pollMs`: default 1 s, or 10 s on a store whose
+   * notifications cover other processes, PostgreSQL) for changes made by other processes.
    * Throws `TimeoutError` after `timeoutMs` (default 60 s).
    */
   async waitForCompletion(
@@ -239,7 +246,9 @@ export class DurableClient {
     let wake: () => void = () => {};
     // Set by a change notified while the status is being read, which `wake` alone would miss.
     let changed = false;
-    const unsubscribe = this.watch.watch(instanceId, () => {
+    const unsubscribe = this.watch.watch(instanceId, (status) => {
+      // Only a terminal status ends the wait: other changes need no new read of the instance.
+      if (!isTerminalStatus(status)) return;
       changed = true;
       wake();
     });
@@ -257,7 +266,8 @@ export class DurableClient {
         }
         if (changed) continue;
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.min(left, options.pollMs ?? 1_000));
+          const poll = options.pollMs ?? (store.notifiesAcrossProcesses ? NOTIFIED_POLL_MS : 1_000);
+          const timer = setTimeout(resolve, Math.min(left, poll));
           wake = () => {
             clearTimeout(timer);
             resolve();

@@ -4,11 +4,12 @@
  * subscription per waiter would run every waiter's listener on every change: quadratic with many
  * concurrent waits.) The subscription exists while at least one waiter does.
  */
+import type { RuntimeStatus } from "./core/events.js";
 import type { Store } from "./store/store.js";
 
 /** Wakes the waiters of an instance whenever the store reports that its status changed. */
 export class InstanceWatch {
-  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly waiters = new Map<string, Set<(status: RuntimeStatus) => void>>();
   private unsubscribe: (() => void) | undefined;
 
   constructor(
@@ -16,18 +17,18 @@ export class InstanceWatch {
     private readonly hub: string,
   ) {}
 
-  /** Calls `onChange` at every status change of `instanceId` until the returned function is called. */
-  watch(instanceId: string, onChange: () => void): () => void {
+  /** Calls `onChange` with the new status at every status change of `instanceId`, until the returned function is called. */
+  watch(instanceId: string, onChange: (status: RuntimeStatus) => void): () => void {
     this.unsubscribe ??= this.store.subscribe(this.hub, (n) => {
       if (n.kind !== "instance-updated") return;
-      for (const waiter of this.waiters.get(n.instanceId) ?? []) waiter();
+      for (const waiter of this.waiters.get(n.instanceId) ?? []) waiter(n.runtimeStatus);
     });
     let set = this.waiters.get(instanceId);
     if (!set) {
       set = new Set();
       this.waiters.set(instanceId, set);
     }
-    const entry = (): void => onChange();
+    const entry = (status: RuntimeStatus): void => onChange(status);
     set.add(entry);
     return () => {
       set.delete(entry);

@@ -150,6 +150,12 @@ export interface Store {
   readonly kind: string;
 
   /**
+   * True when `subscribe` listeners also hear of changes made by other processes (PostgreSQL's
+   * LISTEN/NOTIFY), so waiting callers need to poll only as a safety net.
+   */
+  readonly notifiesAcrossProcesses: boolean;
+
+  /**
    * Opens the store and applies schema migrations. Idempotent. Throws `StoreCorruptError` for a
    * database that is not a Refrain store or has a newer schema.
    */

@@ -65,6 +65,8 @@ import {
 export class MemoryStore implements Store {
   /** Always "memory". */
   readonly kind = "memory";
+  /** False: a memory store lives in one process. */
+  readonly notifiesAcrossProcesses = false;
   private readonly hubs = new Map<string, HubState>();
   private readonly notifications = new NotificationHub();
   private state: "new" | "open" | "closed" = "new";

@@ -100,6 +100,8 @@ const UNSYNCED = { durable: false } as const;
 export class SqliteStore implements Store {
   /** Always "sqlite". */
   readonly kind = "sqlite";
+  /** False: other processes' changes to the file are seen by polling. */
+  readonly notifiesAcrossProcesses = false;
   /** The database file. */
   readonly path: string;
   private readonly synchronous: "FULL" | "NORMAL";
