@@ -6,10 +6,13 @@
  * Leases are committed with `synchronous_commit = off`: a lease lost in a crash only has to
  * expire, and every commit is fenced by its token.
  */
-
 const ACTIVE = "('Pending', 'Running', 'Suspended', 'ContinuedAsNew')";
-const FN = "LANGUAGE plpgsql VOLATILE";
-
+/**
+ * Every function is PL/pgSQL, whose statement plans are cached; they are made with sequential
+ * scans disabled, so a plan made while a table was new and small (statistics say empty) still uses
+ * the indexes once the table is large. Every statement here is meant to be an index lookup.
+ */
+const FN = "LANGUAGE plpgsql VOLATILE SET enable_seqscan = off";
 /**
  * Helper functions. Notes are jsonb arrays of {kind, instanceId?, runtimeStatus?}: the function
  * returns them (for the calling process's own listeners) and `refrain_notify` sends each distinct
@@ -37,7 +40,7 @@ const HELPERS = (s: string, channel: string): string => `
 
   -- Makes sure the row exists (creating a Pending one) and holds a KEY SHARE lock on it, so that a
   -- concurrent idle purge cannot delete it before this transaction's message is in its inbox.
-  CREATE OR REPLACE FUNCTION ${s}.refrain_ensure_instance(p_hub text, p_id text, p_target json, p_now bigint)
+  CREATE OR REPLACE FUNCTION ${s}.refrain_ensure_instance(p_hub text, p_id text, p_target jsonb, p_now bigint)
   RETURNS void ${FN} AS $$
   BEGIN
     LOOP
@@ -50,41 +53,92 @@ const HELPERS = (s: string, channel: string): string => `
     END LOOP;
   END $$;
 
-  -- Replaces any row with a fresh Pending instance and queues its start message; returns notes.
-  CREATE OR REPLACE FUNCTION ${s}.refrain_insert_instance(p_hub text, p_i json) RETURNS jsonb ${FN} AS $$
+  -- Locks the rows of the given instance IDs (in ID order, so concurrent batches cannot deadlock)
+  -- and returns {id: [runtimeStatus, executionId]} for those that exist. One statement, so a
+  -- batch costs one scan however the planner reads a young table.
+  CREATE OR REPLACE FUNCTION ${s}.refrain_lock_instances(p_hub text, p_ids text[]) RETURNS jsonb ${FN} AS $$
   BEGIN
-    PERFORM ${s}.refrain_delete_instance(p_hub, p_i->>'instanceId');
+    RETURN COALESCE((SELECT jsonb_object_agg(r.instance_id, jsonb_build_array(r.runtime_status, r.execution_id))
+      FROM (SELECT instance_id, runtime_status, execution_id FROM ${s}.instances
+              WHERE hub = p_hub AND instance_id = ANY (p_ids) ORDER BY instance_id FOR UPDATE) AS r), '{}');
+  END $$;
+
+  -- Creates fresh Pending instances (distinct IDs, rows locked by refrain_lock_instances) and
+  -- queues their start messages, set-based; p_replace are those of them whose terminal row is
+  -- replaced. Messages that arrived before an instance are dropped, as is everything of a replaced
+  -- one. Returns notes.
+  CREATE OR REPLACE FUNCTION ${s}.refrain_insert_instances(p_hub text, p_items jsonb[], p_replace text[])
+  RETURNS jsonb ${FN} AS $$
+  BEGIN
+    IF cardinality(p_items) = 0 THEN
+      RETURN '[]';
+    END IF;
+    IF cardinality(p_replace) > 0 THEN
+      DELETE FROM ${s}.instances WHERE hub = p_hub AND instance_id = ANY (p_replace);
+      DELETE FROM ${s}.history WHERE hub = p_hub AND instance_id = ANY (p_replace);
+      DELETE FROM ${s}.activity_tasks WHERE hub = p_hub AND instance_id = ANY (p_replace);
+    END IF;
+    DELETE FROM ${s}.inbox WHERE hub = p_hub
+      AND instance_id = ANY (ARRAY(SELECT i->>'instanceId' FROM unnest(p_items) AS i));
     INSERT INTO ${s}.instances (hub, instance_id, name, execution_id, runtime_status, input, parent,
         created_at, last_updated_at)
-      VALUES (p_hub, p_i->>'instanceId', p_i->>'name', p_i->>'executionId', 'Pending', p_i->>'input',
-        p_i->>'parent', (p_i->>'createdAt')::bigint, (p_i->>'createdAt')::bigint);
+      SELECT p_hub, i->>'instanceId', i->>'name', i->>'executionId', 'Pending', i->>'input', i->>'parent',
+        (i->>'createdAt')::bigint, (i->>'createdAt')::bigint
+      FROM unnest(p_items) WITH ORDINALITY AS t(i, ord) ORDER BY ord;
     INSERT INTO ${s}.inbox (hub, instance_id, execution_id, event, visible_at)
-      VALUES (p_hub, p_i->>'instanceId', p_i->>'executionId', p_i->>'started', (p_i->>'visibleAt')::bigint);
-    RETURN jsonb_build_array(
-      jsonb_build_object('kind', 'instance-updated', 'instanceId', p_i->>'instanceId', 'runtimeStatus', 'Pending'),
-      ${s}.refrain_work(p_i->>'instanceId'));
+      SELECT p_hub, i->>'instanceId', i->>'executionId', i->>'started', (i->>'visibleAt')::bigint
+      FROM unnest(p_items) WITH ORDINALITY AS t(i, ord) ORDER BY ord;
+    RETURN (SELECT jsonb_agg(n) FROM (
+      SELECT jsonb_build_object('kind', 'instance-updated', 'instanceId', i->>'instanceId', 'runtimeStatus', 'Pending') AS n
+        FROM unnest(p_items) AS i
+      UNION ALL SELECT ${s}.refrain_work(i->>'instanceId') FROM unnest(p_items) AS i) AS notes);
   END $$;
-`;
 
+  -- Whether some instance ID occurs twice among p_items (then a later one must see the earlier).
+  CREATE OR REPLACE FUNCTION ${s}.refrain_has_duplicates(p_items jsonb) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+    SELECT count(*) <> count(DISTINCT value->>'instanceId') FROM jsonb_array_elements(p_items)
+  $$;
+`;
 /** The entry points the store calls, one round trip each. */
 const ENTRY_POINTS = (s: string): string => `
-  -- createInstance. RF002 (message: status) when an active instance has the ID. With
-  -- p_accept_same (a retry after an unknown outcome), a row with the same execution is success.
-  CREATE OR REPLACE FUNCTION ${s}.refrain_create_instance(p_hub text, p_i json, p_accept_same boolean, p_origin text)
-  RETURNS jsonb ${FN} AS $$
+  -- createInstances: creates each {instance} of p_items in order. An item whose ID an active
+  -- instance holds is refused: its index and that status are returned in conflicts. With
+  -- p_accept_same (a retry after an unknown outcome), a row with the item's execution is success.
+  -- Returns {conflicts: [{index, status}], notes}.
+  CREATE OR REPLACE FUNCTION ${s}.refrain_create_instances(p_hub text, p_items json, p_accept_same boolean,
+    p_origin text) RETURNS json ${FN} AS $$
   DECLARE
-    v_status text;
-    v_exec text;
+    v_rows jsonb := ${s}.refrain_lock_instances(p_hub,
+      ARRAY(SELECT value->>'instanceId' FROM json_array_elements(p_items)));
+    v_duplicates boolean := ${s}.refrain_has_duplicates(p_items::jsonb);
+    v_item json;
+    v_row jsonb;
+    v_ord integer := 0;
+    v_conflicts json[] := '{}';
+    v_new jsonb[] := '{}';
+    v_replace text[] := '{}';
+    v_known text[] := '{}';
   BEGIN
-    SELECT runtime_status, execution_id INTO v_status, v_exec FROM ${s}.instances
-      WHERE hub = p_hub AND instance_id = p_i->>'instanceId' FOR UPDATE;
-    IF FOUND AND p_accept_same AND v_exec = p_i->>'executionId' THEN
-      RETURN jsonb_build_array(${s}.refrain_work(p_i->>'instanceId'));
-    END IF;
-    IF FOUND AND v_status IN ${ACTIVE} THEN
-      RAISE EXCEPTION USING ERRCODE = 'RF002', MESSAGE = v_status;
-    END IF;
-    RETURN ${s}.refrain_notify(p_hub, p_origin, ${s}.refrain_insert_instance(p_hub, p_i));
+    FOR v_item IN SELECT value FROM json_array_elements(p_items) LOOP
+      v_row := v_rows->(v_item->>'instanceId');
+      IF v_row IS NOT NULL AND p_accept_same AND v_row->>1 = v_item->>'executionId' THEN
+        v_known := v_known || (v_item->>'instanceId');
+      ELSIF v_row IS NOT NULL AND v_row->>0 IN ${ACTIVE} THEN
+        v_conflicts := v_conflicts || json_build_object('index', v_ord, 'status', v_row->>0);
+      ELSE
+        IF v_row IS NOT NULL THEN
+          v_replace := v_replace || (v_item->>'instanceId');
+        END IF;
+        v_new := v_new || v_item::jsonb;
+        IF v_duplicates THEN
+          v_rows := v_rows || jsonb_build_object(v_item->>'instanceId', jsonb_build_array('Pending', v_item->>'executionId'));
+        END IF;
+      END IF;
+      v_ord := v_ord + 1;
+    END LOOP;
+    RETURN json_build_object('conflicts', array_to_json(v_conflicts), 'notes', ${s}.refrain_notify(p_hub, p_origin,
+      ${s}.refrain_insert_instances(p_hub, v_new, v_replace)
+        || COALESCE((SELECT jsonb_agg(${s}.refrain_work(id)) FROM unnest(v_known) AS id), '[]')));
   END $$;
 
   -- appendMessage. RF003 when there is no instance (a message with ensureTarget creates it); RF004 (message: status) when p_only_if_active
@@ -97,7 +151,7 @@ const ENTRY_POINTS = (s: string): string => `
     v_notes jsonb := jsonb_build_array(${s}.refrain_work(p_m->>'instanceId'));
   BEGIN
     IF p_m->'ensureTarget' IS NOT NULL THEN
-      PERFORM ${s}.refrain_ensure_instance(p_hub, p_m->>'instanceId', p_m->'ensureTarget', p_now);
+      PERFORM ${s}.refrain_ensure_instance(p_hub, p_m->>'instanceId', (p_m->'ensureTarget')::jsonb, p_now);
     END IF;
     SELECT runtime_status INTO v_status FROM ${s}.instances
       WHERE hub = p_hub AND instance_id = p_m->>'instanceId'
@@ -125,51 +179,70 @@ const ENTRY_POINTS = (s: string): string => `
     RETURN ${s}.refrain_notify(p_hub, p_origin, v_notes);
   END $$;
 
-  -- leaseOrchestrations. Up to p_max times: locks the eligible instance with the oldest visible
-  -- message (skipping rows other transactions hold), leases it, then reads its messages and its
-  -- history length in later statements (after the lock). Deletes visible messages older than the
-  -- first leased one that have no instance row. Returns a JSON array of
+  -- leaseOrchestrations. Locks up to p_max eligible instances, oldest visible message first
+  -- (skipping rows other transactions hold), leases them, then reads their messages and history
+  -- lengths in later statements (after the locks). Deletes visible messages older than the first
+  -- leased one that have no instance row. Returns a JSON array of
   -- {token, instance, historyLength, messages}; the caller reads the histories it lacks.
   CREATE OR REPLACE FUNCTION ${s}.refrain_lease_orchestrations(p_hub text, p_worker text, p_names text[],
     p_now bigint, p_expires bigint, p_max integer) RETURNS json ${FN} AS $$
   DECLARE
-    v_id text;
-    v_visible bigint;
-    v_message bigint;
+    v_head record;
+    v_ids text[];
     v_first_visible bigint;
     v_first_message bigint;
-    v_token text;
-    v_row ${s}.instances%ROWTYPE;
-    v_items json[] := '{}';
+    v_items json;
   BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);
-    FOR v_n IN 1..p_max LOOP
-      SELECT i.instance_id, m.visible_at, m.id INTO v_id, v_visible, v_message
-        FROM ${s}.inbox m JOIN ${s}.instances i ON i.hub = m.hub AND i.instance_id = m.instance_id
-        WHERE m.hub = p_hub AND m.visible_at <= p_now AND i.name = ANY (p_names)
+    -- The instances with visible messages, oldest message first; each is then locked (if eligible
+    -- and nobody else holds it) by its primary key, so the plan never depends on statistics.
+    FOR v_head IN
+      SELECT h.instance_id, h.visible_at, h.id
+      FROM (SELECT DISTINCT ON (m.instance_id) m.instance_id, m.visible_at, m.id FROM ${s}.inbox m
+            WHERE m.hub = p_hub AND m.visible_at <= p_now
+            ORDER BY m.instance_id, m.visible_at, m.id) h
+      ORDER BY h.visible_at, h.id
+    LOOP
+      PERFORM 1 FROM ${s}.instances i
+        WHERE i.hub = p_hub AND i.instance_id = v_head.instance_id AND i.name = ANY (p_names)
           AND (i.lease_token IS NULL OR i.lease_expires_at <= p_now)
-        ORDER BY m.visible_at, m.id LIMIT 1
-        FOR NO KEY UPDATE OF i SKIP LOCKED;
-      EXIT WHEN NOT FOUND;
-      IF v_first_visible IS NULL THEN
-        v_first_visible := v_visible;
-        v_first_message := v_message;
+        FOR NO KEY UPDATE SKIP LOCKED;
+      CONTINUE WHEN NOT FOUND;
+      IF v_ids IS NULL THEN
+        v_ids := ARRAY[v_head.instance_id::text];
+        v_first_visible := v_head.visible_at;
+        v_first_message := v_head.id;
+      ELSE
+        v_ids := v_ids || v_head.instance_id::text;
       END IF;
-      v_token := gen_random_uuid()::text;
-      UPDATE ${s}.instances SET lease_worker = p_worker, lease_token = v_token, lease_expires_at = p_expires
-        WHERE hub = p_hub AND instance_id = v_id RETURNING * INTO v_row;
-      v_items := v_items || json_build_object(
-        'token', v_token,
-        'instance', row_to_json(v_row),
-        'historyLength', (SELECT COALESCE(MAX(h.seq) + 1, 0) FROM ${s}.history h
-          WHERE h.hub = p_hub AND h.instance_id = v_id AND h.execution_id = v_row.execution_id),
-        'messages', (SELECT COALESCE(json_agg(m ORDER BY m.visible_at, m.id), '[]') FROM ${s}.inbox m
-          WHERE m.hub = p_hub AND m.instance_id = v_id AND m.visible_at <= p_now));
+      EXIT WHEN cardinality(v_ids) >= p_max;
     END LOOP;
     DELETE FROM ${s}.inbox m WHERE m.hub = p_hub AND m.visible_at <= p_now
       AND (v_first_visible IS NULL OR (m.visible_at, m.id) < (v_first_visible, v_first_message))
       AND NOT EXISTS (SELECT 1 FROM ${s}.instances i WHERE i.hub = m.hub AND i.instance_id = m.instance_id);
-    RETURN array_to_json(v_items);
+    -- A step that committed between the heads' snapshot and the lock may have consumed the messages
+    -- (its commit released the row): with the locks held, a fresh statement keeps only instances
+    -- that still have a visible message.
+    v_ids := ARRAY(SELECT u.id FROM unnest(v_ids) WITH ORDINALITY AS u(id, ord) WHERE EXISTS (
+      SELECT 1 FROM ${s}.inbox m WHERE m.hub = p_hub AND m.instance_id = u.id AND m.visible_at <= p_now)
+      ORDER BY u.ord);
+    IF cardinality(v_ids) = 0 THEN
+      RETURN '[]';
+    END IF;
+    UPDATE ${s}.instances SET lease_worker = p_worker, lease_token = gen_random_uuid()::text,
+        lease_expires_at = p_expires
+      WHERE hub = p_hub AND instance_id = ANY (v_ids);
+    SELECT json_agg(json_build_object(
+        'token', i.lease_token,
+        'instance', row_to_json(i),
+        'historyLength', (SELECT COALESCE(MAX(h.seq) + 1, 0) FROM ${s}.history h
+          WHERE h.hub = p_hub AND h.instance_id = i.instance_id AND h.execution_id = i.execution_id),
+        'messages', (SELECT COALESCE(json_agg(m ORDER BY m.visible_at, m.id), '[]') FROM ${s}.inbox m
+          WHERE m.hub = p_hub AND m.instance_id = i.instance_id AND m.visible_at <= p_now))
+      ORDER BY array_position(v_ids, i.instance_id::text))
+      INTO v_items
+      FROM ${s}.instances i WHERE i.hub = p_hub AND i.instance_id = ANY (v_ids);
+    RETURN v_items;
   END $$;
 
   -- leaseActivities: up to p_max visible tasks without a live lease, oldest first.
@@ -198,7 +271,7 @@ const ENTRY_POINTS = (s: string): string => `
     v_instance text;
     v_exec text;
     v_lost integer[] := '{}';
-    v_notes jsonb := '[]';
+    v_notes jsonb[] := '{}';
   BEGIN
     FOR v_item IN SELECT value FROM json_array_elements(p_items) LOOP
       DELETE FROM ${s}.activity_tasks WHERE hub = p_hub AND id = (v_item->>'id')::bigint
@@ -206,30 +279,35 @@ const ENTRY_POINTS = (s: string): string => `
       IF FOUND THEN
         INSERT INTO ${s}.inbox (hub, instance_id, execution_id, event, visible_at)
           VALUES (p_hub, v_instance, v_exec, v_item->>'event', p_now);
-        v_notes := v_notes || ${s}.refrain_work(v_instance);
+        v_notes := array_append(v_notes, ${s}.refrain_work(v_instance));
       ELSE
         v_lost := v_lost || v_ord;
       END IF;
       v_ord := v_ord + 1;
     END LOOP;
-    RETURN json_build_object('lost', to_json(v_lost), 'notes', ${s}.refrain_notify(p_hub, p_origin, v_notes));
+    RETURN json_build_object('lost', to_json(v_lost), 'notes', ${s}.refrain_notify(p_hub, p_origin, to_jsonb(v_notes)));
   END $$;
 
   -- One checkpoint: the fencing check, then the whole checkpoint. Returns its notes, or NULL (having
   -- changed nothing) when the lease token no longer matches. A repeated history sequence number
   -- violates history's key.
-  CREATE OR REPLACE FUNCTION ${s}.refrain_apply_checkpoint(p_hub text, p_instance_id text, p_token text, p_cp json,
+  CREATE OR REPLACE FUNCTION ${s}.refrain_apply_checkpoint(p_hub text, p_instance_id text, p_token text, p_cp jsonb,
     p_now bigint) RETURNS jsonb ${FN} AS $$
   DECLARE
-    v_u json := p_cp->'instance';
+    v_u jsonb := p_cp->'instance';
     v_exec text := p_cp->'instance'->>'executionId';
     v_status text;
     v_token text;
     v_seq integer := 0;
     v_count integer;
     v_notes jsonb := '[]';
-    v_child json;
-    v_existing text;
+    v_child jsonb;
+    v_rows jsonb;
+    v_row jsonb;
+    v_duplicates boolean;
+    v_new jsonb[] := '{}';
+    v_replace text[] := '{}';
+    v_replies jsonb[] := '{}';
   BEGIN
     SELECT runtime_status, lease_token INTO v_status, v_token FROM ${s}.instances
       WHERE hub = p_hub AND instance_id = p_instance_id FOR NO KEY UPDATE;
@@ -244,9 +322,9 @@ const ENTRY_POINTS = (s: string): string => `
     END IF;
     INSERT INTO ${s}.history (hub, instance_id, execution_id, seq, event)
       SELECT p_hub, p_instance_id, v_exec, v_seq + e.ord::integer - 1, e.value
-      FROM json_array_elements_text(p_cp->'events') WITH ORDINALITY AS e(value, ord);
+      FROM jsonb_array_elements_text(p_cp->'events') WITH ORDINALITY AS e(value, ord);
     DELETE FROM ${s}.inbox WHERE hub = p_hub AND instance_id = p_instance_id
-      AND id IN (SELECT c::bigint FROM json_array_elements_text(p_cp->'consumed') AS c);
+      AND id IN (SELECT c::bigint FROM jsonb_array_elements_text(p_cp->'consumed') AS c);
     UPDATE ${s}.instances SET execution_id = v_exec, runtime_status = v_u->>'runtimeStatus',
         input = CASE WHEN (v_u->>'hasInput')::boolean THEN v_u->>'input' ELSE input END,
         output = v_u->>'output', custom_status = v_u->>'customStatus', failure = v_u->>'failure',
@@ -260,34 +338,46 @@ const ENTRY_POINTS = (s: string): string => `
     INSERT INTO ${s}.activity_tasks (hub, instance_id, execution_id, task_id, name, input, attempt, visible_at)
       SELECT p_hub, t.v->>'instanceId', t.v->>'executionId', (t.v->>'taskId')::integer, t.v->>'name',
         t.v->>'input', (t.v->>'attempt')::integer, p_now
-      FROM json_array_elements(p_cp->'activities') WITH ORDINALITY AS t(v, ord) ORDER BY t.ord;
+      FROM jsonb_array_elements(p_cp->'activities') WITH ORDINALITY AS t(v, ord) ORDER BY t.ord;
     GET DIAGNOSTICS v_count = ROW_COUNT;
     IF v_count > 0 THEN
       v_notes := v_notes || jsonb_build_object('kind', 'activity-work');
     END IF;
     PERFORM ${s}.refrain_ensure_instance(p_hub, t.id, t.target, p_now)
       FROM (SELECT DISTINCT ON (m.v->>'instanceId') m.v->>'instanceId' AS id, m.v->'ensureTarget' AS target
-            FROM json_array_elements(p_cp->'messages') AS m(v) WHERE m.v->'ensureTarget' IS NOT NULL
+            FROM jsonb_array_elements(p_cp->'messages') AS m(v) WHERE m.v->'ensureTarget' IS NOT NULL
             ORDER BY m.v->>'instanceId') AS t;
     INSERT INTO ${s}.inbox (hub, instance_id, execution_id, event, visible_at)
       SELECT p_hub, m.v->>'instanceId', m.v->>'executionId', m.v->>'event', (m.v->>'visibleAt')::bigint
-      FROM json_array_elements(p_cp->'messages') WITH ORDINALITY AS m(v, ord) ORDER BY m.ord;
+      FROM jsonb_array_elements(p_cp->'messages') WITH ORDINALITY AS m(v, ord) ORDER BY m.ord;
     v_notes := v_notes || COALESCE((SELECT jsonb_agg(DISTINCT ${s}.refrain_work(m.v->>'instanceId'))
-      FROM json_array_elements(p_cp->'messages') AS m(v)), '[]');
-    FOR v_child IN SELECT c FROM json_array_elements(p_cp->'children') AS c LOOP
-      SELECT runtime_status INTO v_existing FROM ${s}.instances
-        WHERE hub = p_hub AND instance_id = v_child->>'instanceId' FOR UPDATE;
-      IF FOUND AND v_existing IN ${ACTIVE} THEN
-        IF v_child->'conflictReply' IS NOT NULL THEN
-          INSERT INTO ${s}.inbox (hub, instance_id, execution_id, event, visible_at)
-            VALUES (p_hub, v_child->'conflictReply'->>'instanceId', v_child->'conflictReply'->>'executionId',
-              v_child->'conflictReply'->>'event', (v_child->'conflictReply'->>'visibleAt')::bigint);
-          v_notes := v_notes || ${s}.refrain_work(v_child->'conflictReply'->>'instanceId');
+      FROM jsonb_array_elements(p_cp->'messages') AS m(v)), '[]');
+    IF jsonb_array_length(p_cp->'children') > 0 THEN
+      v_rows := ${s}.refrain_lock_instances(p_hub,
+        ARRAY(SELECT value->>'instanceId' FROM jsonb_array_elements(p_cp->'children')));
+      v_duplicates := ${s}.refrain_has_duplicates(p_cp->'children');
+      FOR v_child IN SELECT value FROM jsonb_array_elements(p_cp->'children') LOOP
+        v_row := v_rows->(v_child->>'instanceId');
+        IF v_row IS NOT NULL AND v_row->>0 IN ${ACTIVE} THEN
+          IF v_child->'conflictReply' IS NOT NULL THEN
+            v_replies := v_replies || (v_child->'conflictReply');
+          END IF;
+        ELSE
+          IF v_row IS NOT NULL THEN
+            v_replace := v_replace || (v_child->>'instanceId');
+          END IF;
+          v_new := v_new || v_child;
+          IF v_duplicates THEN
+            v_rows := v_rows || jsonb_build_object(v_child->>'instanceId', jsonb_build_array('Pending', ''));
+          END IF;
         END IF;
-      ELSE
-        v_notes := v_notes || ${s}.refrain_insert_instance(p_hub, v_child);
-      END IF;
-    END LOOP;
+      END LOOP;
+      INSERT INTO ${s}.inbox (hub, instance_id, execution_id, event, visible_at)
+        SELECT p_hub, r->>'instanceId', r->>'executionId', r->>'event', (r->>'visibleAt')::bigint
+        FROM unnest(v_replies) WITH ORDINALITY AS t(r, ord) ORDER BY ord;
+      v_notes := v_notes || ${s}.refrain_insert_instances(p_hub, v_new, v_replace)
+        || COALESCE((SELECT jsonb_agg(DISTINCT ${s}.refrain_work(r->>'instanceId')) FROM unnest(v_replies) AS r), '[]');
+    END IF;
     IF EXISTS (SELECT 1 FROM ${s}.inbox WHERE hub = p_hub AND instance_id = p_instance_id) THEN
       v_notes := v_notes || ${s}.refrain_work(p_instance_id);
     END IF;
@@ -298,7 +388,7 @@ const ENTRY_POINTS = (s: string): string => `
   CREATE OR REPLACE FUNCTION ${s}.refrain_commit_orchestration(p_hub text, p_instance_id text, p_token text, p_cp json,
     p_now bigint, p_origin text) RETURNS jsonb ${FN} AS $$
   DECLARE
-    v_notes jsonb := ${s}.refrain_apply_checkpoint(p_hub, p_instance_id, p_token, p_cp, p_now);
+    v_notes jsonb := ${s}.refrain_apply_checkpoint(p_hub, p_instance_id, p_token, p_cp::jsonb, p_now);
   BEGIN
     IF v_notes IS NULL THEN
       RAISE EXCEPTION USING ERRCODE = 'RF001', MESSAGE = 'lease lost';
@@ -315,18 +405,20 @@ const ENTRY_POINTS = (s: string): string => `
     v_ord integer := 0;
     v_one jsonb;
     v_lost integer[] := '{}';
-    v_notes jsonb := '[]';
+    v_notes jsonb[] := '{}';
   BEGIN
     FOR v_item IN SELECT value FROM json_array_elements(p_items) LOOP
-      v_one := ${s}.refrain_apply_checkpoint(p_hub, v_item->>'instanceId', v_item->>'token', v_item->'checkpoint', p_now);
+      v_one := ${s}.refrain_apply_checkpoint(p_hub, v_item->>'instanceId', v_item->>'token', (v_item->'checkpoint')::jsonb, p_now);
       IF v_one IS NULL THEN
         v_lost := v_lost || v_ord;
       ELSE
-        v_notes := v_notes || v_one;
+        v_notes := array_append(v_notes, v_one);
       END IF;
       v_ord := v_ord + 1;
     END LOOP;
-    RETURN json_build_object('lost', to_json(v_lost), 'notes', ${s}.refrain_notify(p_hub, p_origin, v_notes));
+    -- v_notes holds one array of notes per checkpoint: flattened once, at the end.
+    RETURN json_build_object('lost', to_json(v_lost), 'notes', ${s}.refrain_notify(p_hub, p_origin,
+      COALESCE((SELECT jsonb_agg(e) FROM unnest(v_notes) AS p, jsonb_array_elements(p) AS e), '[]')));
   END $$;
 
   -- purgeInstances with idleOnly: deletes each terminal instance with no live lease and no inbox
@@ -352,7 +444,6 @@ const ENTRY_POINTS = (s: string): string => `
     RETURN v_count;
   END $$;
 `;
-
 /** Every function of the store against schema `s` (a quoted identifier) notifying `channel`. */
 export function storeFunctions(s: string, channel: string): string {
   return HELPERS(s, channel) + ENTRY_POINTS(s);

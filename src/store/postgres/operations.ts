@@ -122,7 +122,6 @@ function filterSql(filter: InstanceFilter, first: number): { sql: string; params
 /** The SQL of every statement the store runs against schema `s` (a quoted identifier). */
 export function statements(s: string) {
   return {
-    createInstance: `SELECT ${s}.refrain_create_instance($1, $2::json, $3, $4) AS notes`,
     appendMessage: `SELECT ${s}.refrain_append_message($1, $2::json, $3, $4, $5, $6, $7) AS notes`,
     getInstance: `SELECT * FROM ${s}.instances WHERE hub = $1 AND instance_id = $2`,
     getHistory: `SELECT h.event FROM ${s}.history h
@@ -149,8 +148,9 @@ export function statements(s: string) {
     nextWakeUp: `SELECT
         (SELECT MIN(m.visible_at) FROM ${s}.inbox m
           JOIN ${s}.instances i ON i.hub = m.hub AND i.instance_id = m.instance_id
-          WHERE m.hub = $1 AND i.name = ANY ($2::text[])) AS orchestrations,
-        (SELECT MIN(visible_at) FROM ${s}.activity_tasks WHERE hub = $1 AND name = ANY ($3::text[])) AS activities`,
+          WHERE cardinality($2::text[]) > 0 AND m.hub = $1 AND i.name = ANY ($2::text[])) AS orchestrations,
+        (SELECT MIN(visible_at) FROM ${s}.activity_tasks
+          WHERE cardinality($3::text[]) > 0 AND hub = $1 AND name = ANY ($3::text[])) AS activities`,
   };
 }
 

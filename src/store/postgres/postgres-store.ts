@@ -48,12 +48,12 @@ import type {
   Store,
   StoreNotification,
 } from "../store.js";
+import { CreateQueue } from "./create-queue.js";
 import { withRetry } from "./errors.js";
 import { ChangeFeed } from "./notifications.js";
 import {
   appendJson,
   type InstanceRow,
-  instanceJson,
   listQuery,
   ms,
   parseId,
@@ -70,6 +70,7 @@ import {
   type MigrationResult,
   validateSchemaName,
 } from "./schema.js";
+import { StatsWarmup } from "./stats-warmup.js";
 import { PostgresWork } from "./work.js";
 
 /** Options of `PostgresStore` (and of `migrate`). */
@@ -139,6 +140,8 @@ export async function migrate(options: PostgresStoreOptions): Promise<MigrationR
 export class PostgresStore implements Store {
   /** Always "postgres". */
   readonly kind = "postgres";
+  /** True: other processes' changes arrive through LISTEN/NOTIFY. */
+  readonly notifiesAcrossProcesses = true;
   /** The PostgreSQL schema holding this store's tables. */
   readonly schema: string;
   private readonly options: ResolvedOptions;
@@ -150,6 +153,8 @@ export class PostgresStore implements Store {
   private closed = false;
   private readonly pending = new Set<Promise<unknown>>();
   private readonly work: PostgresWork;
+  private readonly creates: CreateQueue;
+  private warmup: StatsWarmup | undefined;
 
   /** Validates the options; nothing is opened until `open()`. */
   constructor(options: PostgresStoreOptions = {}) {
@@ -161,12 +166,19 @@ export class PostgresStore implements Store {
       channel: channelName(this.schema),
       origin: this.origin,
     });
-    this.work = new PostgresWork({
-      run: (operation, subject, fn) => this.run(operation, subject, fn),
+    const binding = {
+      run: <T>(
+        operation: string,
+        subject: string | undefined,
+        fn: (db: pg.Pool, attempt: number) => Promise<T>,
+      ) => this.run(operation, subject, fn),
       schema: `"${this.schema}"`,
       origin: this.origin,
-      emit: (hub, notifications) => this.feed.emit(hub, notifications),
-    });
+      emit: (hub: string, notifications: StoreNotification[]) => this.feed.emit(hub, notifications),
+      wrote: (rows: number) => this.warmup?.wrote(rows),
+    };
+    this.work = new PostgresWork(binding);
+    this.creates = new CreateQueue(binding);
   }
 
   /** Connects and applies migrations (under an advisory lock). Idempotent. */
@@ -181,7 +193,9 @@ export class PostgresStore implements Store {
 
   /** Waits for pending calls, then closes the pool and the listening connection. */
   async close(): Promise<void> {
+    if (this.pool && !this.closed) this.creates.flush();
     this.closed = true;
+    this.warmup?.stop();
     await this.opening?.catch(() => {});
     await Promise.allSettled([...this.pending]);
     await this.feed.close();
@@ -197,12 +211,8 @@ export class PostgresStore implements Store {
 
   /** Creates a Pending instance and queues its start message; replaces a terminal instance. */
   async createInstance(hub: string, instance: NewInstance): Promise<void> {
-    const body = JSON.stringify(instanceJson(instance));
-    const notes = await this.run("createInstance", instance.instanceId, async (db, attempt) => {
-      const { rows } = await db.query(this.sql.createInstance, [hub, body, attempt > 1, this.origin]);
-      return rows[0]?.notes;
-    });
-    this.feed.emit(hub, toNotifications(notes));
+    this.livePool();
+    return this.creates.create(hub, instance);
   }
 
   /** Adds a message to an existing instance's inbox (or, with `ensureTarget`, creates the row). */
@@ -474,6 +484,7 @@ export class PostgresStore implements Store {
     }
     // Set even when close() was called meanwhile: it waits for this open, then ends the pool.
     this.pool = pool;
+    this.warmup = new StatsWarmup(pool, this.schema);
   }
 
   private livePool(): pg.Pool {

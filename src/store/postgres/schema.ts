@@ -98,7 +98,12 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 2,
     description: "entities (messages that create their target, idle purge); batched leases and commits",
     sql: (s, channel) =>
-      `DROP FUNCTION IF EXISTS ${s}.refrain_lease_orchestration(text, text, text[], bigint, bigint, text);\n` +
+      `DROP FUNCTION IF EXISTS ${s}.refrain_lease_orchestration(text, text, text[], bigint, bigint, text);
+       DROP FUNCTION IF EXISTS ${s}.refrain_create_instance(text, json, boolean, text);
+       DROP FUNCTION IF EXISTS ${s}.refrain_insert_instance(text, json);
+       DROP FUNCTION IF EXISTS ${s}.refrain_insert_instance(text, json, boolean);
+       DROP FUNCTION IF EXISTS ${s}.refrain_apply_checkpoint(text, text, text, json, bigint);
+       DROP FUNCTION IF EXISTS ${s}.refrain_ensure_instance(text, text, json, bigint);\n` +
       storeFunctions(s, channel),
   },
 ];

@@ -37,6 +37,8 @@ export interface WorkBinding {
   origin: string;
   /** Delivers notifications to this process's listeners. */
   emit: (hub: string, notifications: StoreNotification[]) => void;
+  /** Counts rows written (for the planner-statistics warm-up). */
+  wrote: (rows: number) => void;
 }
 
 /** One leased instance as `refrain_lease_orchestrations` returns it. */
@@ -146,6 +148,7 @@ export class PostgresWork {
       return rows[0]!.result;
     });
     this.b.emit(hub, toNotifications(result.notes));
+    this.b.wrote(commits.length);
     const lost = [...foreign, ...result.lost.map((k) => sent[k]!)];
     return outcomes(
       commits.length,

@@ -1,0 +1,83 @@
+/**
+ * Group creation for the PostgreSQL store: the `createInstance` calls of one turn of the event
+ * loop (a web server starting many orchestrations at once, a benchmark) go to the database as one
+ * call per hub, one transaction and one WAL flush, instead of one round trip each competing for
+ * the pool. Each call still settles on its own: created, or `InstanceAlreadyExistsError`.
+ */
+import { InstanceAlreadyExistsError } from "../../core/errors.js";
+import type { NewInstance } from "../store.js";
+import { instanceJson, toNotifications } from "./operations.js";
+import type { WorkBinding } from "./work.js";
+
+/** Largest number of instances created in one call. */
+const MAX_BATCH = 500;
+
+interface PendingCreate {
+  instance: NewInstance;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** What `refrain_create_instances` returns. */
+interface CreateResult {
+  conflicts: { index: number; status: string }[];
+  notes: unknown;
+}
+
+/** Coalesces concurrent instance creations into batched calls. */
+export class CreateQueue {
+  private pending = new Map<string, PendingCreate[]>();
+  private scheduled = false;
+
+  constructor(private readonly b: WorkBinding) {}
+
+  /** Queues one creation; settles when its batch committed (or failed). */
+  create(hub: string, instance: NewInstance): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const list = this.pending.get(hub) ?? [];
+      list.push({ instance, resolve, reject });
+      this.pending.set(hub, list);
+      if (this.scheduled) return;
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    });
+  }
+
+  /** Sends everything queued now (also before the store closes). */
+  flush(): void {
+    this.scheduled = false;
+    const all = this.pending;
+    this.pending = new Map();
+    for (const [hub, list] of all) {
+      for (let i = 0; i < list.length; i += MAX_BATCH) void this.send(hub, list.slice(i, i + MAX_BATCH));
+    }
+  }
+
+  private async send(hub: string, batch: PendingCreate[]): Promise<void> {
+    // In instance-ID order, so concurrent batches lock rows in one order and cannot deadlock.
+    const order = batch.map((_, i) => i);
+    order.sort((x, y) => (batch[x]!.instance.instanceId < batch[y]!.instance.instanceId ? -1 : 1));
+    const body = JSON.stringify(order.map((i) => instanceJson(batch[i]!.instance)));
+    let result: CreateResult;
+    try {
+      result = await this.b.run("createInstance", undefined, async (db, attempt) => {
+        const { rows } = await db.query<{ result: CreateResult }>(
+          `SELECT ${this.b.schema}.refrain_create_instances($1, $2::json, $3, $4) AS result`,
+          [hub, body, attempt > 1, this.b.origin],
+        );
+        return rows[0]!.result;
+      });
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    this.b.emit(hub, toNotifications(result.notes));
+    this.b.wrote(batch.length);
+    const refused = new Map(result.conflicts.map((c) => [order[c.index]!, c.status]));
+    batch.forEach((p, i) => {
+      const status = refused.get(i);
+      if (status === undefined) p.resolve();
+      else p.reject(new InstanceAlreadyExistsError(p.instance.instanceId, status));
+    });
+  }
+}
