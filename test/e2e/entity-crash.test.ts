@@ -1,5 +1,5 @@
 /**
- * Critical sections under crashes: 20 concurrent transfers between 5 account entities, each
+ * Critical sections under crashes: 40 concurrent transfers between 5 account entities, each
  * lock → read both balances → write both, while the worker process is SIGKILLed at random moments
  * and restarted, again and again (on SQLite, and on PostgreSQL with two workers killed in turn);
  * then at each entity fault point. Afterwards the total is unchanged, every balance is the
@@ -35,7 +35,7 @@ import { startSqliteRun } from "./sqlite-run.js";
 import type { StoreSpec } from "./store-spec.js";
 
 const SOAK = process.env.REFRAIN_SOAK === "1";
-const TRANSFERS = SOAK ? 60 : 20;
+const TRANSFERS = SOAK ? 120 : 40;
 const KILL_COUNT = SOAK ? 20 : 5;
 const FINISH_TIMEOUT_MS = SOAK ? 300_000 : 90_000;
 const MIN_KILL_DELAY_MS = 50;
@@ -83,8 +83,8 @@ async function verifyBooks(client: DurableClient, planned: readonly PlannedTrans
 
 /**
  * Starts every transfer at once (the most contention for the locks), then kills one of `slots`
- * workers at random moments, restarting it each time. Returns how many kills came while some
- * transfer was unfinished.
+ * workers (the first time right after the first transfer finished, then at random moments),
+ * restarting it each time. Returns how many kills came while some transfer was unfinished.
  */
 async function killRepeatedly(
   store: StoreSpec,
@@ -102,8 +102,20 @@ async function killRepeatedly(
   await Promise.all(workers.map((w) => w.ready));
   let early = 0;
   for (let kill = 1; kill <= KILL_COUNT; kill++) {
-    const delay = MIN_KILL_DELAY_MS + Math.floor(random() * (MAX_KILL_DELAY_MS - MIN_KILL_DELAY_MS + 1));
-    await sleep(delay);
+    let delay = MIN_KILL_DELAY_MS + Math.floor(random() * (MAX_KILL_DELAY_MS - MIN_KILL_DELAY_MS + 1));
+    if (kill === 1) {
+      // The first kill comes as soon as the first transfer finished, so at least one lands mid-work
+      // however fast the workers are; the later ones at random moments.
+      const startedAt = Date.now();
+      await waitForAsync(
+        async () => (await countTerminal(client, ids)) > 0,
+        FINISH_TIMEOUT_MS,
+        "a transfer to finish",
+      );
+      delay = Date.now() - startedAt;
+    } else {
+      await sleep(delay);
+    }
     const slot = kill % slots;
     const exit = await workers[slot]!.kill();
     assert.equal(exit.signal, "SIGKILL", `worker died on its own: ${workers[slot]!.stderr}`);

@@ -29,11 +29,12 @@ import { planInstances } from "./workload.js";
 const SOAK = process.env.REFRAIN_SOAK === "1";
 const INSTANCE_COUNT = SOAK ? 1200 : 300;
 const WORKER_COUNT = 4;
-/** The workers killed with SIGKILL (by slot), and the share of all instances finished before each kill. */
-const KILLS = [
-  { slot: 0, finishedShare: 0.2 },
-  { slot: 1, finishedShare: 0.5 },
-];
+/**
+ * The share of all instances finished before each SIGKILL. The victim is whichever worker (not the
+ * frozen one) holds a lease first once that share is reached, so the kill lands mid-work however
+ * fast the workers are.
+ */
+const KILL_AT_SHARES = [0.2, 0.35];
 /** The slot of the worker that freezes itself before its first orchestration commit. */
 const FROZEN_SLOT = 3;
 const FREEZE_ENV = { REFRAIN_FAULT_POINTS: "orchestration:before-commit", REFRAIN_FAULT_ACTION: "pause" };
@@ -84,50 +85,57 @@ await describePostgres("PostgreSQL: several worker processes share one database"
         const exit = await victim.kill();
         logs.push(victim.stderr);
         assert.equal(exit.signal, "SIGKILL", `worker ${slot} died on its own: ${victim.stderr}`);
+        // The replacement starts in the background: the next kill must not wait for it.
         workers[slot] = spawn();
-        await workers[slot].ready;
         return { held, finished };
       };
 
-      for (const [index, kill] of KILLS.entries()) {
+      const leaseHolder = async (): Promise<number | undefined> => {
+        for (const [slot, worker] of workers.entries()) {
+          if (slot !== FROZEN_SLOT && (await raw.leasesHeldBy(worker.workerId)) > 0) return slot;
+        }
+        return undefined;
+      };
+      for (const [index, share] of KILL_AT_SHARES.entries()) {
         await waitForAsync(
-          async () => (await raw.terminalCount()) >= kill.finishedShare * total,
+          async () => (await raw.terminalCount()) >= share * total,
           FINISH_TIMEOUT_MS,
           `kill ${index + 1}: too few instances finished`,
         );
+        let victim: number | undefined;
         await waitForAsync(
-          async () => (await raw.leasesHeldBy(workers[kill.slot]!.workerId)) > 0,
+          async () => {
+            victim = await leaseHolder();
+            return victim !== undefined;
+          },
           STEP_TIMEOUT_MS,
-          `kill ${index + 1}: worker ${kill.slot} never held a lease`,
+          `kill ${index + 1}: no worker held a lease`,
         );
-        const { held, finished } = await replace(kill.slot);
+        const { held, finished } = await replace(victim!);
         assert.ok(finished < total, `kill ${index + 1} came before the work was done`);
-        t.diagnostic(
-          `SIGKILL of worker ${kill.slot} holding ${held} leases at ${finished}/${total} finished`,
-        );
-
-        if (index === 0) {
-          // By now the frozen worker's lease has run out: wait until others took every lease it had.
-          await waitForAsync(
-            async () => (await raw.leasesHeldBy(frozen.workerId)) === 0,
-            STEP_TIMEOUT_MS,
-            "no worker took the frozen worker's leases over",
-          );
-          const refusedBefore = leaseLostLines(frozen.stderr);
-          await thawUntil(
-            frozen,
-            () => frozen.stderr.includes("orchestration step discarded: lease lost"),
-            STEP_TIMEOUT_MS,
-            `the thawed worker's late commit was not refused; its log: ${frozen.stderr}`,
-          );
-          t.diagnostic(
-            `frozen worker thawed: ${leaseLostLines(frozen.stderr) - refusedBefore} late commits refused`,
-          );
-          // It is armed to freeze again at its next commit; replace it with an unarmed worker.
-          await replace(FROZEN_SLOT);
-        }
+        t.diagnostic(`SIGKILL of worker ${victim} holding ${held} leases at ${finished}/${total} finished`);
       }
 
+      // By now the frozen worker's lease has run out: wait until others took every lease it had.
+      await waitForAsync(
+        async () => (await raw.leasesHeldBy(frozen.workerId)) === 0,
+        STEP_TIMEOUT_MS,
+        "no worker took the frozen worker's leases over",
+      );
+      const refusedBefore = leaseLostLines(frozen.stderr);
+      await thawUntil(
+        frozen,
+        () => frozen.stderr.includes("orchestration step discarded: lease lost"),
+        STEP_TIMEOUT_MS,
+        `the thawed worker's late commit was not refused; its log: ${frozen.stderr}`,
+      );
+      t.diagnostic(
+        `frozen worker thawed: ${leaseLostLines(frozen.stderr) - refusedBefore} late commits refused`,
+      );
+      // It is armed to freeze again at its next commit; replace it with an unarmed worker.
+      await replace(FROZEN_SLOT);
+
+      await Promise.all(workers.map((w) => w.ready));
       await waitAllTerminal(
         client,
         planned.map((p) => p.instanceId),
