@@ -234,6 +234,19 @@ export function commitTests(h: StoreHarness): void {
       assert.equal(await h.store.leaseNextOrchestration(HUB, WORKER, [ORCH], LONG_LEASE), undefined);
     });
 
+    test("one checkpoint starting the same child ID twice creates it once; the second gets the conflict reply", async () => {
+      await h.store.createInstance(HUB, newInstance("parent"));
+      const item = await leaseOrchestration(h.store);
+      const first = childInstance("parent", "parent-e1", "twin", 1);
+      const second = { ...childInstance("parent", "parent-e1", "twin", 2), executionId: "twin-e2" };
+      await h.store.commitOrchestration(item.lease, checkpointFor(item, { children: [first, second] }));
+      assert.equal((await h.store.getInstance(HUB, "twin"))?.executionId, first.executionId);
+      const items = await h.store.leaseOrchestrations(HUB, WORKER, [ORCH], LONG_LEASE, { max: 10 });
+      const byId = new Map(items.map((i) => [i.instance.instanceId, i.messages.map((m) => m.event)]));
+      assert.deepStrictEqual(byId.get("twin"), [first.started]);
+      assert.deepStrictEqual(byId.get("parent"), [second.conflictReply!.event]);
+    });
+
     test("a child whose ID is terminal replaces the old instance", async () => {
       await instanceWithStatus(h.store, "child", "Completed", {
         history: { mode: "append", events: someEvents(2) },

@@ -80,6 +80,17 @@ export function instanceTests(h: StoreHarness): void {
       assert.deepStrictEqual(await h.store.getHistory(HUB, "nope"), []);
     });
 
+    test("two creations of one ID at the same moment: the first wins, the second conflicts", async () => {
+      const [first, second] = await Promise.allSettled([
+        h.store.createInstance(HUB, newInstance("same", { executionId: "same-e1" })),
+        h.store.createInstance(HUB, newInstance("same", { executionId: "same-e2" })),
+      ]);
+      assert.equal(first.status, "fulfilled");
+      assert.equal(second.status, "rejected");
+      assert.equal((second as PromiseRejectedResult).reason.code, "INSTANCE_ALREADY_EXISTS");
+      assert.equal((await h.store.getInstance(HUB, "same"))?.executionId, "same-e1");
+    });
+
     for (const status of ACTIVE_STATUSES) {
       test(`an existing ${status} instance conflicts and is left unchanged`, async () => {
         await instanceWithStatus(h.store, "dup", status, {
