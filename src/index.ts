@@ -80,7 +80,8 @@ export type {
 export { createLogger, fromPino } from "./observability/logging.js";
 export type { HistoryEventView, OrchestrationStatus, StatusOptions } from "./status.js";
 export { MemoryStore } from "./store/memory/memory-store.js";
-export type { PostgresStoreOptions } from "./store/postgres/postgres-store.js";
 export { PostgresStore } from "./store/postgres/postgres-store.js";
+export type { PostgresStoreOptions } from "./store/postgres/setup.js";
+export type { SqliteDiagnostics, SqliteStoreOptions } from "./store/sqlite/open.js";
 export { SqliteStore } from "./store/sqlite/sqlite-store.js";
 export type { Store } from "./store/store.js";

@@ -4,7 +4,7 @@
  * out a new version). Workers run the same migration when they open the store, under the same
  * advisory lock, so running it while workers start is safe.
  */
-import { migrate } from "../store/postgres/postgres-store.js";
+import { migrate } from "../store/postgres/setup.js";
 import { type CommandSpec, UsageError } from "./args.js";
 import { chooseCliStore, connectionError, describeStore } from "./database.js";
 

@@ -7,12 +7,9 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { afterEach, test } from "node:test";
 import { RefrainError } from "../../src/core/errors.js";
-import {
-  migrate,
-  PostgresStore,
-  type PostgresStoreOptions,
-} from "../../src/store/postgres/postgres-store.js";
+import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
 import { channelName, MIGRATIONS, SCHEMA_VERSION } from "../../src/store/postgres/schema.js";
+import { migrate, type PostgresStoreOptions } from "../../src/store/postgres/setup.js";
 import type { StoreNotification } from "../../src/store/store.js";
 import {
   activityTask,

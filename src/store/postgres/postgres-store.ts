@@ -16,7 +16,7 @@
  */
 import { randomUUID } from "node:crypto";
 import pg from "pg";
-import { InvalidArgumentError, LeaseLostError } from "../../core/errors.js";
+import { LeaseLostError } from "../../core/errors.js";
 import type { HistoryEvent, TaskCompletedEvent, TaskFailedEvent } from "../../core/events.js";
 import {
   decodeContinuationToken,
@@ -63,78 +63,10 @@ import {
   terminalIdsQuery,
   toNotifications,
 } from "./operations.js";
-import {
-  applyMigrations,
-  channelName,
-  DEFAULT_SCHEMA,
-  type MigrationResult,
-  validateSchemaName,
-} from "./schema.js";
+import { applyMigrations, channelName } from "./schema.js";
+import { type PostgresStoreOptions, type ResolvedOptions, resolveOptions } from "./setup.js";
 import { StatsWarmup } from "./stats-warmup.js";
 import { PostgresWork } from "./work.js";
-
-/** Options of `PostgresStore` (and of `migrate`). */
-export interface PostgresStoreOptions {
-  /** e.g. "postgres://user@host:5432/db". Default: `pool.connectionString`, else env DATABASE_URL. */
-  connectionString?: string;
-  /** node-postgres pool settings (`max` defaults to 10, `application_name` to "refrain"). */
-  pool?: pg.PoolConfig;
-  /** The PostgreSQL schema holding the store's tables; created when missing. Default "refrain". */
-  schema?: string;
-  /** Retries of a call failing transiently, after the first attempt. Default 5. */
-  maxRetries?: number;
-}
-
-interface ResolvedOptions {
-  pool: pg.PoolConfig;
-  schema: string;
-  maxRetries: number;
-}
-
-function resolveOptions(options: PostgresStoreOptions): ResolvedOptions {
-  const schema = validateSchemaName(options.schema ?? DEFAULT_SCHEMA);
-  const maxRetries = options.maxRetries ?? 5;
-  if (!Number.isInteger(maxRetries) || maxRetries < 0) {
-    throw new InvalidArgumentError(`maxRetries must be a non-negative integer, got ${maxRetries}`);
-  }
-  const connectionString =
-    options.connectionString ??
-    options.pool?.connectionString ??
-    (options.pool ? undefined : process.env.DATABASE_URL);
-  if (connectionString === undefined && options.pool === undefined) {
-    throw new InvalidArgumentError(
-      "PostgresStore needs a database: pass connectionString or pool, or set DATABASE_URL",
-    );
-  }
-  const pool: pg.PoolConfig = {
-    max: 10,
-    connectionTimeoutMillis: 10_000,
-    application_name: "refrain",
-    ...options.pool,
-  };
-  if (connectionString !== undefined) pool.connectionString = connectionString;
-  return { pool, schema, maxRetries };
-}
-
-/**
- * Applies the store's schema migrations to the database, for operators (`refrain migrate`):
- * the same migration `open()` runs, safe to run while workers are starting. Returns the schema
- * version before and after.
- */
-export async function migrate(options: PostgresStoreOptions): Promise<MigrationResult> {
-  const resolved = resolveOptions(options);
-  const ctx = { operation: "migrate", schema: resolved.schema };
-  return withRetry(ctx, resolved, async () => {
-    const client = new pg.Client(resolved.pool);
-    client.on("error", () => {});
-    try {
-      await client.connect();
-      return await applyMigrations(client, resolved.schema);
-    } finally {
-      await client.end().catch(() => {});
-    }
-  });
-}
 
 /** A Store kept in a PostgreSQL schema (kind "postgres"). */
 export class PostgresStore implements Store {

@@ -4,8 +4,6 @@
  * transaction so another process (a CLI, a second worker) can share the file safely.
  */
 import { randomUUID } from "node:crypto";
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
 import {
   InstanceAlreadyExistsError,
@@ -13,8 +11,6 @@ import {
   InstanceNotRunningError,
   InvalidArgumentError,
   LeaseLostError,
-  RefrainError,
-  StoreUnavailableError,
 } from "../../core/errors.js";
 import type { HistoryEvent, RuntimeStatus, TaskCompletedEvent, TaskFailedEvent } from "../../core/events.js";
 import { isTerminalStatus } from "../../core/events.js";
@@ -52,7 +48,7 @@ import type {
   StoreNotification,
 } from "../store.js";
 import { SqliteConnection, type WriteBody } from "./connection.js";
-import { Database } from "./driver.js";
+import { openDatabase, readDiagnostics, type SqliteDiagnostics, type SqliteStoreOptions } from "./open.js";
 import {
   applyCheckpoint,
   deleteInstance,
@@ -65,30 +61,7 @@ import {
   readHistory,
   refusedIfLost,
 } from "./operations.js";
-import { checkDatabase, migrate } from "./schema.js";
-import { translateSqliteError } from "./sqlite-errors.js";
 import { type InstanceRow, prepareStatements, type Statements, type TaskRow } from "./statements.js";
-
-/** Options of `SqliteStore`. */
-export interface SqliteStoreOptions {
-  /** Database file; its directory is created. Default ".refrain/refrain.db". */
-  path?: string;
-  /** SQLite `synchronous` setting: FULL (default) makes every commit durable on power loss. */
-  synchronous?: "FULL" | "NORMAL";
-  /** How long a call waits for another connection's write lock before failing. Default 5000. */
-  busyTimeoutMs?: number;
-}
-
-/** Effective settings of an open SQLite store. */
-export interface SqliteDiagnostics {
-  path: string;
-  journalMode: string;
-  synchronous: string;
-  busyTimeoutMs: number;
-  schemaVersion: number;
-}
-
-const SYNCHRONOUS_NAMES = ["OFF", "NORMAL", "FULL", "EXTRA"];
 
 /**
  * Leases, renewals and releases need no fsync: a crash may lose one, and it then just expires, as
@@ -128,49 +101,21 @@ export class SqliteStore implements Store {
   async open(): Promise<void> {
     if (this.closed) throw storeClosedError(this.kind, true);
     if (this.db) return;
-    let db: BetterSqlite3.Database;
-    try {
-      if (this.path !== ":memory:" && !this.path.startsWith("file:")) {
-        mkdirSync(dirname(this.path), { recursive: true });
-      }
-      db = new Database(this.path, { timeout: this.busyTimeoutMs });
-    } catch (err) {
-      const translated = translateSqliteError(err, this.path, `cannot open SQLite store '${this.path}'`);
-      if (translated instanceof RefrainError) throw translated;
-      throw new StoreUnavailableError(`cannot open SQLite store '${this.path}': ${String(err)}`, err);
-    }
-    try {
-      checkDatabase(db, this.path);
-      db.pragma("journal_mode = WAL");
-      db.pragma(`synchronous = ${this.synchronous}`);
-      db.pragma("foreign_keys = ON");
-      migrate(db, this.path);
-      this.conn = new SqliteConnection(
-        db,
-        prepareStatements(db),
-        this.path,
-        this.synchronous,
-        this.notifications,
-      );
-      this.db = db;
-    } catch (err) {
-      db.close();
-      throw translateSqliteError(err, this.path, `cannot open SQLite store '${this.path}'`);
-    }
+    const db = openDatabase(this.path, this.synchronous, this.busyTimeoutMs);
+    this.conn = new SqliteConnection(
+      db,
+      prepareStatements(db),
+      this.path,
+      this.synchronous,
+      this.notifications,
+    );
+    this.db = db;
   }
 
   /** The connection's effective settings, for diagnostics (`refrain doctor`) and tests. */
   diagnostics(): SqliteDiagnostics {
     this.connection();
-    const db = this.db!;
-    const version = db.prepare("SELECT value FROM refrain_meta WHERE key = 'schema_version'").pluck().get();
-    return {
-      path: this.path,
-      journalMode: String(db.pragma("journal_mode", { simple: true })),
-      synchronous: SYNCHRONOUS_NAMES[Number(db.pragma("synchronous", { simple: true }))] ?? "unknown",
-      busyTimeoutMs: Number(db.pragma("busy_timeout", { simple: true })),
-      schemaVersion: Number(version),
-    };
+    return readDiagnostics(this.db!, this.path);
   }
 
   /** Closes the connection; later calls throw `STORE_CLOSED`. */
