@@ -26,6 +26,7 @@ import { OrchestrationDispatcher, type PendingCommit } from "./dispatch/orchestr
 import type { ActivityContext, ActivityFunction, EngineLogger, HubRuntime } from "./dispatch/runtime.js";
 import { httpActivity } from "./http-activity.js";
 import { createLogger } from "./observability/logging.js";
+import { QueueGauges } from "./observability/queue-gauges.js";
 import { SqliteStore } from "./store/sqlite/sqlite-store.js";
 import type { Store } from "./store/store.js";
 
@@ -122,6 +123,7 @@ export class TaskHub implements NameRegistry {
         activities: ActivityDispatcher;
         entities: EntityDispatcher;
         unsubscribe: () => void;
+        gauges: QueueGauges;
       }
     | undefined;
   private readonly settings: {
@@ -274,7 +276,8 @@ export class TaskHub implements NameRegistry {
         else orchestrations.wake();
       } else if (n.kind === "activity-work") activities.wake();
     });
-    this.workers = { orchestrations, activities, entities, unsubscribe };
+    const gauges = new QueueGauges(this.store, this.name);
+    this.workers = { orchestrations, activities, entities, unsubscribe, gauges };
     orchestrations.start();
     activities.start();
     entities.start();
@@ -291,6 +294,7 @@ export class TaskHub implements NameRegistry {
     this.workers = undefined;
     if (workers) {
       workers.unsubscribe();
+      workers.gauges.stop();
       await Promise.all([
         workers.orchestrations.stop(),
         workers.activities.stop(this.settings.stopGraceMs),

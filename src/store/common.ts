@@ -5,7 +5,13 @@
  */
 import { InvalidArgumentError, InvalidStateError, RefrainError } from "../core/errors.js";
 import type { RuntimeStatus } from "../core/events.js";
-import type { CommitOutcome, InstanceFilter, InstanceRecord, StoreNotification } from "./store.js";
+import type {
+  CommitOutcome,
+  InstanceFilter,
+  InstanceRecord,
+  QueueStats,
+  StoreNotification,
+} from "./store.js";
 
 /** Default `pageSize` of `listInstances`. */
 export const DEFAULT_PAGE_SIZE = 100;
@@ -233,4 +239,19 @@ export function transitionMismatch(instanceId: string, actual: string, expected:
   return new InvalidStateError(
     `instance '${instanceId}' is ${actual}; this request needs it to be ${expected}`,
   );
+}
+
+/** Builds `QueueStats` from counts and oldest visible times as SQL returns them (null: none). */
+export function toQueueStats(
+  messages: number | string,
+  oldestMessage: number | string | null,
+  activities: number | string,
+  oldestActivity: number | string | null,
+): QueueStats {
+  return {
+    messages: Number(messages),
+    activities: Number(activities),
+    ...(oldestMessage !== null && { oldestMessageAt: Number(oldestMessage) }),
+    ...(oldestActivity !== null && { oldestActivityAt: Number(oldestActivity) }),
+  };
 }

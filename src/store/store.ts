@@ -138,6 +138,18 @@ export interface AppendOptions {
   transition?: { from: RuntimeStatus; to: RuntimeStatus };
 }
 
+/** Due work of a hub at one moment (see `Store.queueStats`). */
+export interface QueueStats {
+  /** Due inbox messages, for orchestrations and entities. */
+  messages: number;
+  /** Visible time (epoch ms) of the oldest due message; undefined when there is none. */
+  oldestMessageAt?: number;
+  /** Due activity tasks, leased or not. */
+  activities: number;
+  /** Visible time (epoch ms) of the oldest due activity task; undefined when there is none. */
+  oldestActivityAt?: number;
+}
+
 /** Options of `Store.purgeInstances`. */
 export interface PurgeOptions {
   /** Leave alone instances with inbox messages or a live lease. */
@@ -311,6 +323,13 @@ export interface Store {
     orchestratorNames: readonly string[],
     activityNames: readonly string[],
   ): Promise<number | undefined>;
+
+  /**
+   * What waits in the hub at `now`: inbox messages (of orchestrations and entities) and activity
+   * tasks that are due (visible at or before `now`) and not yet consumed, leased or not, with the
+   * visible time of the oldest of each. Read-only; used for the queue gauges.
+   */
+  queueStats(hub: string, now: number): Promise<QueueStats>;
 
   /**
    * Registers a listener for changes made through this store (and, for shared databases,

@@ -1,6 +1,7 @@
 /**
  * Metrics: instances started and ended by name and status, activity and checkpoint durations,
- * replay cache hits and misses, and entity operations, read through an in-memory metric reader.
+ * replay cache hits and misses, entity operations and the queue gauges, read through an in-memory
+ * metric reader.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -83,6 +84,63 @@ describe("metrics", () => {
       "later steps reuse the warm executor",
     );
     assert.ok(sum(lookups, (a) => a["refrain.cache_hit"] === false) >= 2, "first steps miss");
+  });
+
+  test("queue gauges report due messages and activity tasks and the age of the oldest, until stop", async () => {
+    const store = new MemoryStore();
+    let reads = 0;
+    const queueStats = store.queueStats.bind(store);
+    store.queueStats = (hub, now) => {
+      reads++;
+      return queueStats(hub, now);
+    };
+    const hub = new TaskHub({
+      name: "gauged",
+      store,
+      logger: createLogger({ level: "silent" }),
+      acceptUnregisteredNames: true,
+    });
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let blocked = false;
+    const block = hub.activity("Block", async () => {
+      blocked = true;
+      await gate;
+    });
+    hub.orchestrator("Waits", function* (ctx) {
+      yield* ctx.callActivity(block);
+    });
+    await hub.start();
+    const mine = (queue: string) => (a: Record<string, unknown>) =>
+      a["refrain.task_hub"] === "gauged" && a["refrain.queue"] === queue;
+    try {
+      // "Nobody" is served by no process: its start message stays due.
+      await hub.client.startNew("Nobody");
+      const id = await hub.client.startNew("Waits");
+      const deadline = Date.now() + 10_000;
+      while (!blocked) {
+        assert.ok(Date.now() < deadline, "timed out");
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await new Promise((r) => setTimeout(r, 30));
+      const depth = await points("refrain.queue.depth");
+      assert.equal(sum(depth, mine("messages")), 1);
+      assert.equal(sum(depth, mine("activities")), 1, "a leased, running task is still due work");
+      const age = await points("refrain.queue.oldest_age");
+      assert.ok(sum(age, mine("messages")) >= 30, "the unserved start has waited at least 30 ms");
+      assert.ok(sum(age, mine("activities")) >= 0);
+      release();
+      await hub.client.waitForCompletion(id, { timeoutMs: 10_000 });
+      assert.equal(sum(await points("refrain.queue.depth"), mine("activities")), 0);
+    } finally {
+      release();
+      await hub.stop();
+    }
+    const readsAtStop = reads;
+    await points("refrain.queue.depth");
+    assert.equal(reads, readsAtStop, "a stopped hub's gauges read nothing");
   });
 
   test("entity operations are counted by entity name and outcome; batches are timed", async () => {

@@ -9,6 +9,7 @@ import {
   ACT,
   ACTIVE_STATUSES,
   activityTask,
+  checkpointFor,
   eventMessage,
   HUB,
   instanceWithStatus,
@@ -16,6 +17,7 @@ import {
   leaseOrchestration,
   newInstance,
   ORCH,
+  OTHER_HUB,
   rejectsWithCode,
   type StoreHarness,
   sleep,
@@ -252,6 +254,33 @@ export function instanceTests(h: StoreHarness): void {
       // Leased work still counts.
       await leaseOrchestration(h.store);
       assert.equal(await h.store.nextWakeUp(HUB, [ORCH], []), 5);
+    });
+
+    test("queueStats counts due messages and tasks, leased or not, with the oldest of each", async () => {
+      assert.deepStrictEqual(await h.store.queueStats(HUB, Date.now()), { messages: 0, activities: 0 });
+      await h.store.createInstance(HUB, newInstance("b", { visibleAt: 2000 }));
+      await h.store.createInstance(HUB, newInstance("c", { visibleAt: 3000 }));
+      await h.store.createInstance(HUB, newInstance("future", { visibleAt: Date.now() + 100_000 }));
+      await h.store.createInstance(OTHER_HUB, newInstance("elsewhere", { visibleAt: 1000 }));
+      const now = Date.now();
+      assert.deepStrictEqual(await h.store.queueStats(HUB, now), {
+        messages: 2,
+        oldestMessageAt: 2000,
+        activities: 0,
+      });
+      // The first is leased (still due), then consumed by a commit that schedules an activity.
+      const item = await leaseOrchestration(h.store);
+      assert.equal((await h.store.queueStats(HUB, Date.now())).messages, 2);
+      await h.store.commitOrchestration(
+        item.lease,
+        checkpointFor(item, { activities: [activityTask("b", "b-e1", 0)] }),
+      );
+      const after = await h.store.queueStats(HUB, Date.now());
+      assert.equal(after.messages, 1);
+      assert.equal(after.oldestMessageAt, 3000);
+      assert.equal(after.activities, 1);
+      assert.ok(after.oldestActivityAt !== undefined && after.oldestActivityAt >= now);
+      assert.equal((await h.store.queueStats(HUB, Date.now() + 200_000)).messages, 2);
     });
   });
 }

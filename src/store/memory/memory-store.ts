@@ -46,6 +46,7 @@ import type {
   OrchestrationLease,
   OrchestrationWorkItem,
   PurgeOptions,
+  QueueStats,
   Store,
   StoreNotification,
 } from "../store.js";
@@ -442,6 +443,19 @@ export class MemoryStore implements Store {
     return min;
   }
 
+  /** Counts the due messages and tasks and finds the oldest of each. */
+  async queueStats(hub: string, now: number): Promise<QueueStats> {
+    const h = this.hub(hub);
+    const messages = dueSummary([...h.inboxByInstance.values()].flat(), now);
+    const activities = dueSummary([...h.tasks.values()], now);
+    return {
+      messages: messages.count,
+      activities: activities.count,
+      ...(messages.oldest !== undefined && { oldestMessageAt: messages.oldest }),
+      ...(activities.oldest !== undefined && { oldestActivityAt: activities.oldest }),
+    };
+  }
+
   /** Registers an in-process listener for the hub; returns the unsubscribe function. */
   subscribe(hub: string, listener: (notification: StoreNotification) => void): () => void {
     this.ensureOpen();
@@ -465,4 +479,19 @@ export class MemoryStore implements Store {
   private emit(hub: string, batch: NotificationBatch): void {
     this.notifications.emit(hub, batch.toList());
   }
+}
+
+/** How many of `items` are due at `now`, and the earliest visible time among those. */
+function dueSummary(
+  items: readonly { visibleAt: number }[],
+  now: number,
+): { count: number; oldest?: number } {
+  let count = 0;
+  let oldest: number | undefined;
+  for (const { visibleAt } of items) {
+    if (visibleAt > now) continue;
+    count++;
+    if (oldest === undefined || visibleAt < oldest) oldest = visibleAt;
+  }
+  return oldest === undefined ? { count } : { count, oldest };
 }

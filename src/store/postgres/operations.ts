@@ -145,6 +145,11 @@ export function statements(s: string) {
         WHERE hub = $1 AND id = $2 AND lease_token = $3 RETURNING id)
       SELECT ${s}.refrain_notify($1, $5, '[{"kind": "activity-work"}]'::jsonb) AS notes FROM released`,
     purgeIdle: `SELECT ${s}.refrain_purge_idle($1, $2::text[], $3) AS deleted`,
+    queueStats: `SELECT
+        (SELECT COUNT(*) FROM ${s}.inbox WHERE hub = $1 AND visible_at <= $2) AS messages,
+        (SELECT MIN(visible_at) FROM ${s}.inbox WHERE hub = $1 AND visible_at <= $2) AS oldest_message,
+        (SELECT COUNT(*) FROM ${s}.activity_tasks WHERE hub = $1 AND visible_at <= $2) AS activities,
+        (SELECT MIN(visible_at) FROM ${s}.activity_tasks WHERE hub = $1 AND visible_at <= $2) AS oldest_activity`,
     nextWakeUp: `SELECT
         (SELECT MIN(m.visible_at) FROM ${s}.inbox m
           JOIN ${s}.instances i ON i.hub = m.hub AND i.instance_id = m.instance_id

@@ -23,6 +23,7 @@ import {
   encodeContinuationToken,
   storeClosedError,
   throwIfRefused,
+  toQueueStats,
   validateBatchSize,
   validateDuration,
   validateFilter,
@@ -45,6 +46,7 @@ import type {
   OrchestrationLease,
   OrchestrationWorkItem,
   PurgeOptions,
+  QueueStats,
   Store,
   StoreNotification,
 } from "../store.js";
@@ -384,6 +386,20 @@ export class PostgresStore implements Store {
       );
       const times = [rows[0]?.orchestrations, rows[0]?.activities].filter((t) => t != null).map(Number);
       return times.length === 0 ? undefined : Math.min(...times);
+    });
+  }
+
+  /** Counts the due messages and tasks and finds the oldest of each, in one statement. */
+  async queueStats(hub: string, now: number): Promise<QueueStats> {
+    return this.run("queueStats", undefined, async (db) => {
+      const { rows } = await db.query<{
+        messages: string;
+        oldest_message: string | null;
+        activities: string;
+        oldest_activity: string | null;
+      }>(this.sql.queueStats, [hub, now]);
+      const r = rows[0]!;
+      return toQueueStats(r.messages, r.oldest_message, r.activities, r.oldest_activity);
     });
   }
 

@@ -21,6 +21,7 @@ import {
   NotificationHub,
   storeClosedError,
   throwIfRefused,
+  toQueueStats,
   transitionMismatch,
   validateBatchSize,
   validateDuration,
@@ -44,6 +45,7 @@ import type {
   OrchestrationLease,
   OrchestrationWorkItem,
   PurgeOptions,
+  QueueStats,
   Store,
   StoreNotification,
 } from "../store.js";
@@ -68,6 +70,12 @@ import { type InstanceRow, prepareStatements, type Statements, type TaskRow } fr
  * every commit is fenced by its lease's token. The next durable commit syncs them along.
  */
 const UNSYNCED = { durable: false } as const;
+
+/** A count and the oldest visible time of due work. */
+interface DueRow {
+  n: number;
+  oldest: number | null;
+}
 
 /** A Store kept in one SQLite file (kind "sqlite"). */
 export class SqliteStore implements Store {
@@ -446,6 +454,15 @@ export class SqliteStore implements Store {
       const b = (s.nextTaskTime.get(hub, JSON.stringify(activityNames)) as { t: number | null }).t;
       if (a === null) return b ?? undefined;
       return b === null ? a : Math.min(a, b);
+    });
+  }
+
+  /** Counts the due messages and tasks and finds the oldest of each (one read each). */
+  async queueStats(hub: string, now: number): Promise<QueueStats> {
+    return this.query((s) => {
+      const m = s.dueMessages.get(hub, now) as DueRow;
+      const t = s.dueTasks.get(hub, now) as DueRow;
+      return toQueueStats(m.n, m.oldest, t.n, t.oldest);
     });
   }
 

@@ -115,6 +115,9 @@ const SQL = {
        JOIN instances i ON i.hub = m.hub AND i.instance_id = m.instance_id
        WHERE m.hub = ? AND i.name ${NAME_IN}`,
   nextTaskTime: `SELECT MIN(visible_at) AS t FROM activity_tasks WHERE hub = ? AND name ${NAME_IN}`,
+  dueMessages: "SELECT COUNT(*) AS n, MIN(visible_at) AS oldest FROM inbox WHERE hub = ? AND visible_at <= ?",
+  dueTasks:
+    "SELECT COUNT(*) AS n, MIN(visible_at) AS oldest FROM activity_tasks WHERE hub = ? AND visible_at <= ?",
 };
 
 /** The prepared statements of one connection, by name. */
