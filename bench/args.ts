@@ -20,6 +20,9 @@ export const USAGE = `usage: npm run bench -- [W1 … W8] [options]
   --w6-timers N        W6 timers (default 10000)
   --w7-instances N     W7 waiting instances (default 100000)
   --w8-signals N       W8 signals per run (default 10000)
+  --tracing            register an OpenTelemetry SDK (context manager, tracer provider, batch
+                       span processor with an exporter that drops the spans) to measure the
+                       overhead of tracing; results are labelled with "+otel"
   -h, --help           this text
 
 env: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), BENCH_TMPDIR (SQLite files),
@@ -35,6 +38,7 @@ export interface BenchArgs {
   concurrency: number;
   /** Size per workload ID; W1 may have several. */
   sizes: Map<string, number[]>;
+  tracing: boolean;
   help: boolean;
 }
 
@@ -64,6 +68,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       "w6-timers": { type: "string" },
       "w7-instances": { type: "string" },
       "w8-signals": { type: "string" },
+      tracing: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -92,6 +97,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     workers: [...new Set(list("--workers", values.workers))],
     concurrency: positive("--concurrency", values.concurrency),
     sizes,
+    tracing: values.tracing,
     help: values.help,
   };
 }

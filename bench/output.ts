@@ -67,9 +67,10 @@ export function jsonLine(result: WorkloadResult): string {
 export function textLine(result: WorkloadResult): string {
   const p = rounded(result.primary);
   const workers = result.metrics.workers?.median ?? 1;
-  const store = workers > 1 ? `${result.store}×${workers}` : result.store;
+  const label = result.metrics.otel ? `${result.store}+otel` : result.store;
+  const store = workers > 1 ? `${label}×${workers}` : label;
   const metrics = Object.entries(result.metrics)
-    .filter(([key]) => key !== "workers" && key !== "concurrency")
+    .filter(([key]) => key !== "workers" && key !== "concurrency" && key !== "otel")
     .map(([key, value]) => `${key} ${round(value.median)}`)
     .join(" · ");
   return (
