@@ -6,13 +6,16 @@
  * Leases are committed with `synchronous_commit = off`: a lease lost in a crash only has to
  * expire, and every commit is fenced by its token.
  */
+
 const ACTIVE = "('Pending', 'Running', 'Suspended', 'ContinuedAsNew')";
+
 /**
  * Every function is PL/pgSQL, whose statement plans are cached; they are made with sequential
  * scans disabled, so a plan made while a table was new and small (statistics say empty) still uses
  * the indexes once the table is large. Every statement here is meant to be an index lookup.
  */
 const FN = "LANGUAGE plpgsql VOLATILE SET enable_seqscan = off";
+
 /**
  * Helper functions. Notes are jsonb arrays of {kind, instanceId?, runtimeStatus?}: the function
  * returns them (for the calling process's own listeners) and `refrain_notify` sends each distinct
@@ -99,6 +102,7 @@ const HELPERS = (s: string, channel: string): string => `
     SELECT count(*) <> count(DISTINCT value->>'instanceId') FROM jsonb_array_elements(p_items)
   $$;
 `;
+
 /** The entry points the store calls, one round trip each. */
 const ENTRY_POINTS = (s: string): string => `
   -- createInstances: creates each {instance} of p_items in order. An item whose ID an active
@@ -444,6 +448,7 @@ const ENTRY_POINTS = (s: string): string => `
     RETURN v_count;
   END $$;
 `;
+
 /** Every function of the store against schema `s` (a quoted identifier) notifying `channel`. */
 export function storeFunctions(s: string, channel: string): string {
   return HELPERS(s, channel) + ENTRY_POINTS(s);
