@@ -118,3 +118,23 @@ export interface Checkpoint {
    */
   children: ChildInstance[];
 }
+
+/** The instance row as a committed checkpoint leaves it (lease aside). */
+export function applyInstanceUpdate(before: InstanceRecord, update: InstanceUpdate): InstanceRecord {
+  const after: InstanceRecord = {
+    instanceId: before.instanceId,
+    name: before.name,
+    executionId: update.executionId,
+    runtimeStatus: update.runtimeStatus,
+    createdAt: before.createdAt,
+    lastUpdatedAt: update.lastUpdatedAt,
+  };
+  const input = Object.hasOwn(update, "input") ? update.input : before.input;
+  if (input !== undefined) after.input = input;
+  if (update.output !== undefined) after.output = update.output;
+  if (update.customStatus !== undefined) after.customStatus = update.customStatus;
+  if (update.failure !== undefined) after.failure = update.failure;
+  if (before.parent !== undefined) after.parent = before.parent;
+  if (update.completedAt !== undefined) after.completedAt = update.completedAt;
+  return after;
+}

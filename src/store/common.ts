@@ -6,6 +6,8 @@
 import { InvalidArgumentError, InvalidStateError, RefrainError } from "../core/errors.js";
 import type { RuntimeStatus } from "../core/events.js";
 import type {
+  ActivityClaim,
+  ActivityWorkItem,
   CommitOutcome,
   InstanceFilter,
   InstanceRecord,
@@ -144,6 +146,53 @@ export function validateBatchSize(max: number): number {
 
 /** The outcome of a committed item of a batch. */
 export const COMMITTED: CommitOutcome = { committed: true };
+
+/** The outcome of a committed item that claimed tasks or took a following step (or not). */
+export function committedWith(claimed: readonly ActivityWorkItem[], stepped?: boolean): CommitOutcome {
+  if (claimed.length === 0 && stepped === undefined) return COMMITTED;
+  return {
+    committed: true,
+    ...(claimed.length > 0 && { claimed: [...claimed] }),
+    ...(stepped !== undefined && { stepped }),
+  };
+}
+
+/**
+ * What is left of a batch's `ActivityClaim` while the batch is written: which new tasks to lease
+ * to the claiming worker, and until when.
+ */
+export class ClaimBudget {
+  private readonly names: ReadonlySet<string>;
+  private left: number;
+  /** The claimed leases' expiry. */
+  readonly expiresAt: number;
+
+  constructor(
+    readonly claim: ActivityClaim | undefined,
+    now: number,
+  ) {
+    if (claim !== undefined) {
+      if (!Number.isInteger(claim.max) || claim.max < 0)
+        throw new InvalidArgumentError(`claim.max must be an integer ≥ 0, got ${claim.max}`);
+      validateDuration("claim.leaseMs", claim.leaseMs, false);
+    }
+    this.names = new Set(claim?.names ?? []);
+    this.left = claim?.max ?? 0;
+    this.expiresAt = now + (claim?.leaseMs ?? 0);
+  }
+
+  /** The claiming worker; undefined without a claim. */
+  get workerId(): string | undefined {
+    return this.claim?.workerId;
+  }
+
+  /** True, counting it, when a new task of activity `name` is to be claimed. */
+  take(name: string): boolean {
+    if (this.left === 0 || !this.names.has(name)) return false;
+    this.left--;
+    return true;
+  }
+}
 
 /** Throws the error of a single-item batch whose lease was lost. */
 export function throwIfRefused(outcomes: readonly CommitOutcome[]): void {

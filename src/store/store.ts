@@ -71,8 +71,57 @@ export interface LeaseOptions {
   known?: (instanceId: string) => KnownHistory | undefined;
 }
 
-/** The outcome of one commit of a batch: committed, or refused because its lease was lost. */
-export type CommitOutcome = { committed: true } | { committed: false; error: LeaseLostError };
+/**
+ * The outcome of one commit of a batch: committed, or refused because its lease was lost. A
+ * committed item may carry the activity tasks it created and leased to the claiming worker
+ * (`ActivityClaim`), and, for a completion with a following step, whether that step committed.
+ */
+export type CommitOutcome =
+  | {
+      committed: true;
+      /** Tasks this item created, already leased to the worker of the batch's `ActivityClaim`. */
+      claimed?: ActivityWorkItem[];
+      /** For a completion with `next`: true when the step committed with it (see `FollowingStep`). */
+      stepped?: boolean;
+    }
+  | { committed: false; error: LeaseLostError };
+
+/**
+ * Asks a batch commit to lease the activity tasks it creates to the committing worker, in the same
+ * transaction, so the worker runs them at once instead of leasing them in a transaction of their
+ * own. The claimed tasks come back in the outcome of the item that created them.
+ */
+export interface ActivityClaim {
+  workerId: string;
+  /** Only tasks of these activity names are claimed. */
+  names: readonly string[];
+  leaseMs: number;
+  /** At most this many tasks over the whole batch (0 claims none). */
+  max: number;
+}
+
+/**
+ * The orchestration step that consumes an activity's result, computed by the completing worker
+ * from the replay state it holds, ahead of the completion. It commits in the completion's
+ * transaction, instead of the result being queued in the inbox, only when the instance is exactly
+ * as the step assumed: this execution and status, no live lease, no visible inbox message and a
+ * history of exactly `historyLength` events. Otherwise the result is queued as usual.
+ */
+export interface FollowingStep {
+  executionId: string;
+  runtimeStatus: RuntimeStatus;
+  historyLength: number;
+  /** The step's checkpoint, with the result among its history events and no consumed messages. */
+  checkpoint: Checkpoint;
+}
+
+/** One activity completion of `Store.completeActivities`. */
+export interface ActivityCompletion {
+  lease: ActivityLease;
+  result: TaskCompletedEvent | TaskFailedEvent;
+  /** The step of the task's instance to commit with it when possible. */
+  next?: FollowingStep;
+}
 
 /** An activity task as leased. */
 export interface ActivityTask extends NewActivityTask {
@@ -247,11 +296,13 @@ export interface Store {
    * Commits several steps (all of `hub`) in one transaction, each exactly as `commitOrchestration`
    * would and fenced by its own lease: a lost lease refuses only that step (its outcome carries the
    * `LeaseLostError`), the others commit. Outcomes are in the order of `commits`. Any other error
-   * commits nothing and is thrown.
+   * commits nothing and is thrown. With `claim`, the new activity tasks it allows are leased to the
+   * claiming worker in the same transaction and returned in their step's outcome.
    */
   commitOrchestrations(
     hub: string,
     commits: readonly { lease: OrchestrationLease; checkpoint: Checkpoint }[],
+    claim?: ActivityClaim,
   ): Promise<CommitOutcome[]>;
 
   /**
@@ -295,10 +346,14 @@ export interface Store {
   /**
    * Completes several activity tasks (all of `hub`) in one transaction, each as `completeActivity`
    * would; a lost lease refuses only that completion. Outcomes are in the order of `completions`.
+   * A completion with `next` commits that step instead of queueing its result when the instance
+   * allows it (`FollowingStep`; outcome `stepped`). With `claim`, activity tasks those steps create
+   * are leased to the claiming worker, as in `commitOrchestrations`.
    */
   completeActivities(
     hub: string,
-    completions: readonly { lease: ActivityLease; result: TaskCompletedEvent | TaskFailedEvent }[],
+    completions: readonly ActivityCompletion[],
+    claim?: ActivityClaim,
   ): Promise<CommitOutcome[]>;
 
   /**

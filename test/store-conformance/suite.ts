@@ -7,6 +7,7 @@ import type { Store } from "../../src/store/store.js";
 import { useStore } from "./fixtures.js";
 import { activityTests } from "./suite-activity.js";
 import { batchTests } from "./suite-batch.js";
+import { claimTests } from "./suite-claims.js";
 import { commitTests } from "./suite-commit.js";
 import { entityStoreTests } from "./suite-entities.js";
 import { instanceTests } from "./suite-instances.js";
@@ -33,5 +34,6 @@ export function storeConformanceSuite(
     miscTests(harness);
     entityStoreTests(harness);
     batchTests(harness);
+    claimTests(harness);
   });
 }

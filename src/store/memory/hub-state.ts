@@ -120,7 +120,9 @@ export class HubState {
       executions = new Map();
       this.history.set(instanceId, executions);
     }
-    executions.set(executionId, [...(executions.get(executionId) ?? []), ...texts]);
+    const stored = executions.get(executionId);
+    if (stored) for (const text of texts) stored.push(text);
+    else executions.set(executionId, texts);
   }
 
   /** True when the instance has any inbox message, visible or not. */
@@ -235,10 +237,16 @@ export class HubState {
     batch.orchestrationWork(message.instanceId);
   }
 
-  /** Enqueues an activity task, visible from `now`. */
-  insertTask(task: NewActivityTask, now: number, batch: NotificationBatch): void {
+  /**
+   * Enqueues an activity task, visible from `now`; with `lease`, already leased (a claimed task,
+   * delivered once) and of no interest to other workers.
+   */
+  insertTask(task: NewActivityTask, now: number, batch: NotificationBatch, lease?: Lease): StoredTask {
     const seq = this.nextSeq();
-    this.tasks.set(seq, { seq, task: copy(task), visibleAt: now, deliveryCount: 0 });
-    batch.activityWork();
+    const stored: StoredTask = { seq, task: copy(task), visibleAt: now, deliveryCount: lease ? 1 : 0 };
+    if (lease) stored.lease = lease;
+    else batch.activityWork();
+    this.tasks.set(seq, stored);
+    return stored;
   }
 }

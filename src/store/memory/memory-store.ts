@@ -12,8 +12,10 @@ import {
 } from "../../core/errors.js";
 import type { HistoryEvent, TaskCompletedEvent, TaskFailedEvent } from "../../core/events.js";
 import { isTerminalStatus } from "../../core/events.js";
+import { applyInstanceUpdate } from "../../core/records.js";
 import {
-  COMMITTED,
+  ClaimBudget,
+  committedWith,
   compareListOrder,
   decodeContinuationToken,
   encodeContinuationToken,
@@ -31,11 +33,14 @@ import {
   validatePageSize,
 } from "../common.js";
 import type {
+  ActivityClaim,
+  ActivityCompletion,
   ActivityLease,
   ActivityWorkItem,
   AppendOptions,
   Checkpoint,
   CommitOutcome,
+  FollowingStep,
   InstanceFilter,
   InstancePage,
   InstanceQuery,
@@ -244,12 +249,14 @@ export class MemoryStore implements Store {
     throwIfRefused(await this.commitOrchestrations(lease.hub, [{ lease, checkpoint }]));
   }
 
-  /** Commits several steps; a lost lease refuses only its own step. */
+  /** Commits several steps; a lost lease refuses only its own step; claims the new tasks `claim` allows. */
   async commitOrchestrations(
     hub: string,
     commits: readonly { lease: OrchestrationLease; checkpoint: Checkpoint }[],
+    claim?: ActivityClaim,
   ): Promise<CommitOutcome[]> {
     const h = this.hub(hub);
+    const budget = new ClaimBudget(claim, Date.now());
     const batch = new NotificationBatch();
     const outcomes = commits.map(({ lease, checkpoint }): CommitOutcome => {
       const stored = h.instances.get(lease.instanceId);
@@ -259,8 +266,7 @@ export class MemoryStore implements Store {
           error: new LeaseLostError(`orchestration instance '${lease.instanceId}'`),
         };
       }
-      this.applyCheckpoint(h, stored, lease.instanceId, checkpoint, batch);
-      return COMMITTED;
+      return committedWith(this.applyCheckpoint(h, hub, stored, checkpoint, batch, budget));
     });
     this.emit(hub, batch);
     return outcomes;
@@ -268,30 +274,30 @@ export class MemoryStore implements Store {
 
   private applyCheckpoint(
     h: HubState,
+    hub: string,
     stored: StoredInstance,
-    instanceId: string,
     checkpoint: Checkpoint,
     batch: NotificationBatch,
-  ): void {
+    budget: ClaimBudget,
+  ): ActivityWorkItem[] {
+    const { instanceId } = stored.record;
     const update = checkpoint.instance;
     h.writeHistory(instanceId, update.executionId, checkpoint.history.mode, checkpoint.history.events);
     for (const id of checkpoint.consumedMessageIds) h.deleteMessage(instanceId, Number(id));
     const before = stored.record.runtimeStatus;
-    stored.record = stripUndefined({
-      ...stored.record,
-      executionId: update.executionId,
-      runtimeStatus: update.runtimeStatus,
-      input: Object.hasOwn(update, "input") ? update.input : stored.record.input,
-      output: update.output,
-      customStatus: update.customStatus,
-      failure: update.failure === undefined ? undefined : copy(update.failure),
-      lastUpdatedAt: update.lastUpdatedAt,
-      completedAt: update.completedAt,
-    });
+    const record = applyInstanceUpdate(stored.record, update);
+    if (record.failure) record.failure = copy(record.failure);
+    stored.record = record;
     stored.lease = undefined;
     if (before !== update.runtimeStatus) batch.instanceUpdated(instanceId, update.runtimeStatus);
     const now = Date.now();
-    for (const task of checkpoint.activities) h.insertTask(task, now, batch);
+    const claimed: ActivityWorkItem[] = [];
+    for (const task of checkpoint.activities) {
+      const workerId = budget.take(task.name) ? budget.workerId : undefined;
+      const lease = workerId && { workerId, token: randomUUID(), expiresAt: budget.expiresAt };
+      const t = h.insertTask(task, now, batch, lease || undefined);
+      if (lease) claimed.push(this.leasedTask(hub, t));
+    }
     for (const message of checkpoint.messages) h.insertMessage(message, batch);
     for (const child of checkpoint.children) {
       const existing = h.instances.get(child.instanceId);
@@ -302,6 +308,17 @@ export class MemoryStore implements Store {
       }
     }
     if (h.hasMessages(instanceId)) batch.orchestrationWork(instanceId);
+    return claimed;
+  }
+
+  /** The work item of a task this worker holds a lease on. */
+  private leasedTask(hub: string, t: StoredTask): ActivityWorkItem {
+    const id = String(t.seq);
+    const lease = t.lease!;
+    return {
+      lease: { hub, taskId: id, workerId: lease.workerId, token: lease.token, expiresAt: lease.expiresAt },
+      task: stripUndefined({ ...copy(t.task), id, deliveryCount: t.deliveryCount }),
+    };
   }
 
   /** Extends a held orchestration lease by `leaseMs` from now. */
@@ -359,11 +376,7 @@ export class MemoryStore implements Store {
     return eligible.slice(0, max).map((t) => {
       t.lease = { workerId, token: randomUUID(), expiresAt: now + leaseMs };
       t.deliveryCount++;
-      const id = String(t.seq);
-      return {
-        lease: { hub, taskId: id, ...t.lease },
-        task: stripUndefined({ ...copy(t.task), id, deliveryCount: t.deliveryCount }),
-      };
+      return this.leasedTask(hub, t);
     });
   }
 
@@ -372,26 +385,48 @@ export class MemoryStore implements Store {
     throwIfRefused(await this.completeActivities(lease.hub, [{ lease, result }]));
   }
 
-  /** Completes several tasks; a lost lease refuses only its own completion. */
+  /** Completes several tasks; a lost lease refuses only its own completion; commits following steps. */
   async completeActivities(
     hub: string,
-    completions: readonly { lease: ActivityLease; result: TaskCompletedEvent | TaskFailedEvent }[],
+    completions: readonly ActivityCompletion[],
+    claim?: ActivityClaim,
   ): Promise<CommitOutcome[]> {
     const h = this.hub(hub);
+    const budget = new ClaimBudget(claim, Date.now());
     const batch = new NotificationBatch();
     const now = Date.now();
-    const outcomes = completions.map(({ lease, result }): CommitOutcome => {
+    const outcomes = completions.map(({ lease, result, next }): CommitOutcome => {
       const task = h.tasks.get(Number(lease.taskId));
       if (lease.hub !== hub || !task || task.lease?.token !== lease.token) {
         return { committed: false, error: new LeaseLostError(`activity task '${lease.taskId}'`) };
       }
       h.tasks.delete(task.seq);
       const { instanceId, executionId } = task.task;
+      const stored = next && this.followingStepApplies(h, instanceId, next, now);
+      if (next && stored) {
+        return committedWith(this.applyCheckpoint(h, hub, stored, next.checkpoint, batch, budget), true);
+      }
       h.insertMessage({ instanceId, executionId, event: result, visibleAt: now }, batch);
-      return COMMITTED;
+      return committedWith([], next ? false : undefined);
     });
     this.emit(hub, batch);
     return outcomes;
+  }
+
+  /** The instance, when `next` may commit in place of its activity's result (see `FollowingStep`). */
+  private followingStepApplies(
+    h: HubState,
+    instanceId: string,
+    next: FollowingStep,
+    now: number,
+  ): StoredInstance | undefined {
+    const stored = h.instances.get(instanceId);
+    const record = stored?.record;
+    if (!record || record.executionId !== next.executionId || record.runtimeStatus !== next.runtimeStatus)
+      return;
+    if (isLive(stored.lease, now) || h.visibleMessages(instanceId, now).length > 0) return;
+    const length = h.history.get(instanceId)?.get(record.executionId)?.length ?? 0;
+    return length === next.historyLength ? stored : undefined;
   }
 
   /** Extends a held activity lease by `leaseMs` from now. */

@@ -265,38 +265,77 @@ const ENTRY_POINTS = (s: string): string => `
       FROM candidate WHERE t.hub = p_hub AND t.id = candidate.id RETURNING t.*;
   END $$;
 
-  -- completeActivities: for each {id, token, event}, deletes the task if the token still holds it
-  -- and queues the event for its instance. Returns {lost: [indexes], notes}.
+  -- completeActivities: for each {id, token, event, step?}, deletes the task if the token still
+  -- holds it; then commits the item's following step in the result's place when the instance is
+  -- exactly as the step assumed (execution, status, no live lease, no visible message, history
+  -- length), else queues the event for the instance. p_claim as in refrain_commit_orchestrations.
+  -- Returns {lost: [indexes], stepped: [indexes], claimed: {index: [task rows]}, notes}.
   CREATE OR REPLACE FUNCTION ${s}.refrain_complete_activities(p_hub text, p_items json, p_now bigint,
-    p_origin text) RETURNS json ${FN} AS $$
+    p_origin text, p_claim jsonb) RETURNS json ${FN} AS $$
   DECLARE
     v_item json;
+    v_step jsonb;
     v_ord integer := 0;
     v_instance text;
     v_exec text;
+    v_row record;
+    v_one jsonb;
+    v_claim jsonb := p_claim;
     v_lost integer[] := '{}';
+    v_stepped integer[] := '{}';
+    v_claimed jsonb := '{}';
     v_notes jsonb[] := '{}';
   BEGIN
     FOR v_item IN SELECT value FROM json_array_elements(p_items) LOOP
       DELETE FROM ${s}.activity_tasks WHERE hub = p_hub AND id = (v_item->>'id')::bigint
         AND lease_token = v_item->>'token' RETURNING instance_id, execution_id INTO v_instance, v_exec;
-      IF FOUND THEN
+      IF NOT FOUND THEN
+        v_lost := v_lost || v_ord;
+        v_ord := v_ord + 1;
+        CONTINUE;
+      END IF;
+      v_step := (v_item->'step')::jsonb;
+      v_one := NULL;
+      IF v_step IS NOT NULL THEN
+        SELECT runtime_status, execution_id, lease_token, lease_expires_at INTO v_row FROM ${s}.instances
+          WHERE hub = p_hub AND instance_id = v_instance FOR NO KEY UPDATE;
+        IF FOUND AND v_row.execution_id = v_step->>'executionId' AND v_row.runtime_status = v_step->>'runtimeStatus'
+            AND (v_row.lease_token IS NULL OR v_row.lease_expires_at <= p_now)
+            AND NOT EXISTS (SELECT 1 FROM ${s}.inbox WHERE hub = p_hub AND instance_id = v_instance
+              AND visible_at <= p_now)
+            AND (SELECT COALESCE(MAX(seq) + 1, 0) FROM ${s}.history WHERE hub = p_hub
+              AND instance_id = v_instance AND execution_id = v_row.execution_id) = (v_step->>'historyLength')::integer
+        THEN
+          -- The row's own (free or expired) token passes the checkpoint's fencing check.
+          v_one := ${s}.refrain_apply_checkpoint(p_hub, v_instance, v_row.lease_token, v_step->'checkpoint', p_now,
+            v_claim);
+        END IF;
+      END IF;
+      IF v_one IS NOT NULL THEN
+        v_stepped := v_stepped || v_ord;
+        v_notes := array_append(v_notes, v_one->'notes');
+        IF jsonb_array_length(v_one->'claimed') > 0 THEN
+          v_claimed := v_claimed || jsonb_build_object(v_ord::text, v_one->'claimed');
+          v_claim := jsonb_set(v_claim, '{max}', to_jsonb((v_claim->>'max')::integer - jsonb_array_length(v_one->'claimed')));
+        END IF;
+      ELSE
         INSERT INTO ${s}.inbox (hub, instance_id, execution_id, event, visible_at)
           VALUES (p_hub, v_instance, v_exec, v_item->>'event', p_now);
-        v_notes := array_append(v_notes, ${s}.refrain_work(v_instance));
-      ELSE
-        v_lost := v_lost || v_ord;
+        v_notes := array_append(v_notes, jsonb_build_array(${s}.refrain_work(v_instance)));
       END IF;
       v_ord := v_ord + 1;
     END LOOP;
-    RETURN json_build_object('lost', to_json(v_lost), 'notes', ${s}.refrain_notify(p_hub, p_origin, to_jsonb(v_notes)));
+    RETURN json_build_object('lost', to_json(v_lost), 'stepped', to_json(v_stepped), 'claimed', v_claimed,
+      'notes', ${s}.refrain_notify(p_hub, p_origin,
+        COALESCE((SELECT jsonb_agg(e) FROM unnest(v_notes) AS p, jsonb_array_elements(p) AS e), '[]')));
   END $$;
 
-  -- One checkpoint: the fencing check, then the whole checkpoint. Returns its notes, or NULL (having
-  -- changed nothing) when the lease token no longer matches. A repeated history sequence number
-  -- violates history's key.
+  -- One checkpoint: the fencing check, then the whole checkpoint. Returns {notes, claimed}, or NULL
+  -- (having changed nothing) when the lease token no longer matches. A repeated history sequence
+  -- number violates history's key. p_claim ({worker, names, expires, max}, or NULL) leases up to
+  -- max of the new tasks whose name is among names to worker; claimed holds their rows.
   CREATE OR REPLACE FUNCTION ${s}.refrain_apply_checkpoint(p_hub text, p_instance_id text, p_token text, p_cp jsonb,
-    p_now bigint) RETURNS jsonb ${FN} AS $$
+    p_now bigint, p_claim jsonb) RETURNS jsonb ${FN} AS $$
   DECLARE
     v_u jsonb := p_cp->'instance';
     v_exec text := p_cp->'instance'->>'executionId';
@@ -312,6 +351,9 @@ const ENTRY_POINTS = (s: string): string => `
     v_new jsonb[] := '{}';
     v_replace text[] := '{}';
     v_replies jsonb[] := '{}';
+    v_claimed jsonb;
+    v_names text[] := ARRAY(SELECT jsonb_array_elements_text(COALESCE(p_claim->'names', '[]')));
+    v_max integer := COALESCE((p_claim->>'max')::integer, 0);
   BEGIN
     SELECT runtime_status, lease_token INTO v_status, v_token FROM ${s}.instances
       WHERE hub = p_hub AND instance_id = p_instance_id FOR NO KEY UPDATE;
@@ -339,11 +381,24 @@ const ENTRY_POINTS = (s: string): string => `
       v_notes := v_notes || jsonb_build_object('kind', 'instance-updated', 'instanceId', p_instance_id,
         'runtimeStatus', v_u->>'runtimeStatus');
     END IF;
-    INSERT INTO ${s}.activity_tasks (hub, instance_id, execution_id, task_id, name, input, attempt, visible_at)
-      SELECT p_hub, t.v->>'instanceId', t.v->>'executionId', (t.v->>'taskId')::integer, t.v->>'name',
-        t.v->>'input', (t.v->>'attempt')::integer, p_now
-      FROM jsonb_array_elements(p_cp->'activities') WITH ORDINALITY AS t(v, ord) ORDER BY t.ord;
-    GET DIAGNOSTICS v_count = ROW_COUNT;
+    WITH wanted AS (
+      SELECT t.v, t.ord, (t.v->>'name') = ANY (v_names) AS want
+      FROM jsonb_array_elements(p_cp->'activities') WITH ORDINALITY AS t(v, ord)
+    ), chosen AS (
+      SELECT v, ord, want AND count(*) FILTER (WHERE want) OVER (ORDER BY ord) <= v_max AS claim FROM wanted
+    ), inserted AS (
+      INSERT INTO ${s}.activity_tasks (hub, instance_id, execution_id, task_id, name, input, attempt, visible_at,
+          delivery_count, lease_worker, lease_token, lease_expires_at)
+        SELECT p_hub, c.v->>'instanceId', c.v->>'executionId', (c.v->>'taskId')::integer, c.v->>'name',
+          c.v->>'input', (c.v->>'attempt')::integer, p_now, CASE WHEN c.claim THEN 1 ELSE 0 END,
+          CASE WHEN c.claim THEN p_claim->>'worker' END, CASE WHEN c.claim THEN gen_random_uuid()::text END,
+          CASE WHEN c.claim THEN (p_claim->>'expires')::bigint END
+        FROM chosen c ORDER BY c.ord
+        RETURNING *
+    )
+    SELECT COALESCE(jsonb_agg(to_jsonb(i) ORDER BY i.id) FILTER (WHERE i.lease_token IS NOT NULL), '[]'),
+        count(*) FILTER (WHERE i.lease_token IS NULL)
+      INTO v_claimed, v_count FROM inserted i;
     IF v_count > 0 THEN
       v_notes := v_notes || jsonb_build_object('kind', 'activity-work');
     END IF;
@@ -385,43 +440,40 @@ const ENTRY_POINTS = (s: string): string => `
     IF EXISTS (SELECT 1 FROM ${s}.inbox WHERE hub = p_hub AND instance_id = p_instance_id) THEN
       v_notes := v_notes || ${s}.refrain_work(p_instance_id);
     END IF;
-    RETURN v_notes;
-  END $$;
-
-  -- commitOrchestration: one checkpoint in one transaction; RF001 when the lease is lost.
-  CREATE OR REPLACE FUNCTION ${s}.refrain_commit_orchestration(p_hub text, p_instance_id text, p_token text, p_cp json,
-    p_now bigint, p_origin text) RETURNS jsonb ${FN} AS $$
-  DECLARE
-    v_notes jsonb := ${s}.refrain_apply_checkpoint(p_hub, p_instance_id, p_token, p_cp::jsonb, p_now);
-  BEGIN
-    IF v_notes IS NULL THEN
-      RAISE EXCEPTION USING ERRCODE = 'RF001', MESSAGE = 'lease lost';
-    END IF;
-    RETURN ${s}.refrain_notify(p_hub, p_origin, v_notes);
+    RETURN jsonb_build_object('notes', v_notes, 'claimed', v_claimed);
   END $$;
 
   -- commitOrchestrations: several {instanceId, token, checkpoint} in one transaction; a lost lease
-  -- skips its own checkpoint. Returns {lost: [indexes], notes}.
+  -- skips its own checkpoint. p_claim ({worker, names, expires, max} or NULL): up to max new tasks of
+  -- those names, over the whole batch, are leased to worker. Returns {lost: [indexes],
+  -- claimed: {index: [task rows]}, notes}.
   CREATE OR REPLACE FUNCTION ${s}.refrain_commit_orchestrations(p_hub text, p_items json, p_now bigint,
-    p_origin text) RETURNS json ${FN} AS $$
+    p_origin text, p_claim jsonb) RETURNS json ${FN} AS $$
   DECLARE
     v_item json;
     v_ord integer := 0;
     v_one jsonb;
+    v_claim jsonb := p_claim;
     v_lost integer[] := '{}';
+    v_claimed jsonb := '{}';
     v_notes jsonb[] := '{}';
   BEGIN
     FOR v_item IN SELECT value FROM json_array_elements(p_items) LOOP
-      v_one := ${s}.refrain_apply_checkpoint(p_hub, v_item->>'instanceId', v_item->>'token', (v_item->'checkpoint')::jsonb, p_now);
+      v_one := ${s}.refrain_apply_checkpoint(p_hub, v_item->>'instanceId', v_item->>'token',
+        (v_item->'checkpoint')::jsonb, p_now, v_claim);
       IF v_one IS NULL THEN
         v_lost := v_lost || v_ord;
       ELSE
-        v_notes := array_append(v_notes, v_one);
+        v_notes := array_append(v_notes, v_one->'notes');
+        IF jsonb_array_length(v_one->'claimed') > 0 THEN
+          v_claimed := v_claimed || jsonb_build_object(v_ord::text, v_one->'claimed');
+          v_claim := jsonb_set(v_claim, '{max}', to_jsonb((v_claim->>'max')::integer - jsonb_array_length(v_one->'claimed')));
+        END IF;
       END IF;
       v_ord := v_ord + 1;
     END LOOP;
     -- v_notes holds one array of notes per checkpoint: flattened once, at the end.
-    RETURN json_build_object('lost', to_json(v_lost), 'notes', ${s}.refrain_notify(p_hub, p_origin,
+    RETURN json_build_object('lost', to_json(v_lost), 'claimed', v_claimed, 'notes', ${s}.refrain_notify(p_hub, p_origin,
       COALESCE((SELECT jsonb_agg(e) FROM unnest(v_notes) AS p, jsonb_array_elements(p) AS e), '[]')));
   END $$;
 

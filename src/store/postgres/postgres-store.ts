@@ -31,6 +31,8 @@ import {
 } from "../common.js";
 import { toInstanceRecord } from "../rows.js";
 import type {
+  ActivityClaim,
+  ActivityCompletion,
   ActivityLease,
   ActivityWorkItem,
   AppendOptions,
@@ -273,9 +275,10 @@ export class PostgresStore implements Store {
   async commitOrchestrations(
     hub: string,
     commits: readonly { lease: OrchestrationLease; checkpoint: Checkpoint }[],
+    claim?: ActivityClaim,
   ): Promise<CommitOutcome[]> {
     this.livePool();
-    return commits.length === 0 ? [] : this.work.commitOrchestrations(hub, commits);
+    return commits.length === 0 ? [] : this.work.commitOrchestrations(hub, commits, claim);
   }
 
   /** Extends a held orchestration lease by `leaseMs` from now. */
@@ -338,13 +341,17 @@ export class PostgresStore implements Store {
     throwIfRefused(await this.completeActivities(lease.hub, [{ lease, result }]));
   }
 
-  /** Completes several tasks in one transaction; a lost lease refuses only its own completion. */
+  /**
+   * Completes several tasks in one transaction; a lost lease refuses only its own completion. A
+   * completion's following step commits in its place when the instance is as the step assumed.
+   */
   async completeActivities(
     hub: string,
-    completions: readonly { lease: ActivityLease; result: TaskCompletedEvent | TaskFailedEvent }[],
+    completions: readonly ActivityCompletion[],
+    claim?: ActivityClaim,
   ): Promise<CommitOutcome[]> {
     this.livePool();
-    return completions.length === 0 ? [] : this.work.completeActivities(hub, completions);
+    return completions.length === 0 ? [] : this.work.completeActivities(hub, completions, claim);
   }
 
   /** Extends a held activity lease by `leaseMs` from now. */

@@ -106,6 +106,16 @@ export const MIGRATIONS: readonly Migration[] = [
        DROP FUNCTION IF EXISTS ${s}.refrain_ensure_instance(text, text, json, bigint);\n` +
       storeFunctions(s, channel),
   },
+  {
+    version: 3,
+    description: "commits that claim the activity tasks they create; completions with a following step",
+    sql: (s, channel) =>
+      `DROP FUNCTION IF EXISTS ${s}.refrain_commit_orchestration(text, text, text, json, bigint, text);
+       DROP FUNCTION IF EXISTS ${s}.refrain_commit_orchestrations(text, json, bigint, text);
+       DROP FUNCTION IF EXISTS ${s}.refrain_complete_activities(text, json, bigint, text);
+       DROP FUNCTION IF EXISTS ${s}.refrain_apply_checkpoint(text, text, text, jsonb, bigint);\n` +
+      storeFunctions(s, channel),
+  },
 ];
 
 /** The schema version this code creates and understands. */

@@ -6,20 +6,39 @@
  */
 import type pg from "pg";
 import { LeaseLostError } from "../../core/errors.js";
-import type { HistoryEvent, TaskCompletedEvent, TaskFailedEvent } from "../../core/events.js";
-import { COMMITTED } from "../common.js";
-import { type InboxColumns, toActivityTask, toInboxMessage, toInstanceRecord } from "../rows.js";
+import type { HistoryEvent } from "../../core/events.js";
+import { ClaimBudget, committedWith } from "../common.js";
+import {
+  type InboxColumns,
+  type TaskColumns,
+  toActivityTask,
+  toInboxMessage,
+  toInstanceRecord,
+} from "../rows.js";
 import type {
-  ActivityLease,
+  ActivityClaim,
+  ActivityCompletion,
   ActivityWorkItem,
   Checkpoint,
   CommitOutcome,
+  FollowingStep,
   LeaseOptions,
   OrchestrationLease,
   OrchestrationWorkItem,
   StoreNotification,
 } from "../store.js";
 import { checkpointJson, type InstanceRow, ms, parseId, toNotifications } from "./operations.js";
+
+/** A following step as `refrain_complete_activities` reads it. */
+function stepJson(next: FollowingStep | undefined): object | undefined {
+  if (next === undefined) return undefined;
+  return {
+    executionId: next.executionId,
+    runtimeStatus: next.runtimeStatus,
+    historyLength: next.historyLength,
+    checkpoint: checkpointJson(next.checkpoint),
+  };
+}
 
 /** Runs one call with the store's retries (`PostgresStore.run`). */
 export type RunCall = <T>(
@@ -49,21 +68,67 @@ interface LeasedRow {
   messages: InboxColumns[];
 }
 
-/** A batch call's result: the indexes of the items whose lease was lost, and the notes to emit. */
+/**
+ * A batch call's result: the indexes (among the items sent) of those whose lease was lost, of
+ * completions whose following step committed, the tasks each item claimed, and the notes to emit.
+ */
 interface BatchResult {
   lost: number[];
+  stepped?: number[];
+  claimed: Record<string, TaskRow[]>;
   notes: unknown;
 }
 
+/** A claimed `activity_tasks` row, as `to_jsonb` gives it. */
+type TaskRow = TaskColumns & { lease_worker: string; lease_token: string; lease_expires_at: number };
+
+/** An `ActivityClaim` as the schema's functions read it. */
+function claimJson(claim: ActivityClaim | undefined, now: number): string | null {
+  if (claim === undefined) return null;
+  const budget = new ClaimBudget(claim, now); // validates
+  return JSON.stringify({
+    worker: claim.workerId,
+    names: claim.names,
+    expires: ms(budget.expiresAt),
+    max: claim.max,
+  });
+}
+
+/**
+ * The outcomes of a batch of `count` items of which `sent` (indexes into the batch, in the order
+ * sent) went to the database: refused where the lease was lost (or the item was never sent),
+ * else committed with what it claimed and, for completions, whether its step committed.
+ */
 function outcomes(
+  hub: string,
   count: number,
-  lost: readonly number[],
+  sent: readonly number[],
+  result: BatchResult,
   error: (i: number) => LeaseLostError,
+  withSteps: (i: number) => boolean,
 ): CommitOutcome[] {
-  const refused = new Set(lost);
-  return Array.from({ length: count }, (_, i) =>
-    refused.has(i) ? { committed: false as const, error: error(i) } : COMMITTED,
-  );
+  const out: CommitOutcome[] = Array.from({ length: count }, (_, i) => ({
+    committed: false as const,
+    error: error(i),
+  }));
+  const lost = new Set(result.lost);
+  const stepped = new Set(result.stepped ?? []);
+  sent.forEach((i, k) => {
+    if (lost.has(k)) return;
+    const claimed = (result.claimed[String(k)] ?? []).map((row): ActivityWorkItem => {
+      const task = toActivityTask(row);
+      const lease = {
+        hub,
+        taskId: task.id,
+        workerId: row.lease_worker,
+        token: row.lease_token,
+        expiresAt: Number(row.lease_expires_at),
+      };
+      return { lease, task };
+    });
+    out[i] = committedWith(claimed, withSteps(i) ? stepped.has(k) : undefined);
+  });
+  return out;
 }
 
 /** The batched work calls over one store's pool. */
@@ -128,6 +193,7 @@ export class PostgresWork {
   async commitOrchestrations(
     hub: string,
     commits: readonly { lease: OrchestrationLease; checkpoint: Checkpoint }[],
+    claim: ActivityClaim | undefined,
   ): Promise<CommitOutcome[]> {
     const order = commits.map((_, i) => i);
     order.sort((a, b) => (commits[a]!.lease.instanceId < commits[b]!.lease.instanceId ? -1 : 1));
@@ -140,20 +206,23 @@ export class PostgresWork {
         checkpoint: checkpointJson(commits[i]!.checkpoint),
       })),
     );
+    const claimed = claimJson(claim, Date.now());
     const result = await this.b.run("commitOrchestrations", undefined, async (db) => {
       const { rows } = await db.query<{ result: BatchResult }>(
-        `SELECT ${this.b.schema}.refrain_commit_orchestrations($1, $2::json, $3, $4) AS result`,
-        [hub, body, Date.now(), this.b.origin],
+        `SELECT ${this.b.schema}.refrain_commit_orchestrations($1, $2::json, $3, $4, $5::jsonb) AS result`,
+        [hub, body, Date.now(), this.b.origin, claimed],
       );
       return rows[0]!.result;
     });
     this.b.emit(hub, toNotifications(result.notes));
     this.b.wrote(commits.length);
-    const lost = [...foreign, ...result.lost.map((k) => sent[k]!)];
     return outcomes(
+      hub,
       commits.length,
-      lost,
+      sent,
+      result,
       (i) => new LeaseLostError(`orchestration instance '${commits[i]!.lease.instanceId}'`),
+      () => false,
     );
   }
 
@@ -182,7 +251,8 @@ export class PostgresWork {
   /** Completes several activity tasks in one transaction. */
   async completeActivities(
     hub: string,
-    completions: readonly { lease: ActivityLease; result: TaskCompletedEvent | TaskFailedEvent }[],
+    completions: readonly ActivityCompletion[],
+    claim: ActivityClaim | undefined,
   ): Promise<CommitOutcome[]> {
     const invalid = completions.flatMap((c, i) =>
       parseId(c.lease.taskId) === undefined || c.lease.hub !== hub ? [i] : [],
@@ -193,21 +263,26 @@ export class PostgresWork {
         id: completions[i]!.lease.taskId,
         token: completions[i]!.lease.token,
         event: JSON.stringify(completions[i]!.result),
+        step: stepJson(completions[i]!.next),
       })),
     );
+    const claimed = claimJson(claim, Date.now());
     const result = await this.b.run("completeActivities", undefined, async (db) => {
       const { rows } = await db.query<{ result: BatchResult }>(
-        `SELECT ${this.b.schema}.refrain_complete_activities($1, $2::json, $3, $4) AS result`,
-        [hub, body, Date.now(), this.b.origin],
+        `SELECT ${this.b.schema}.refrain_complete_activities($1, $2::json, $3, $4, $5::jsonb) AS result`,
+        [hub, body, Date.now(), this.b.origin, claimed],
       );
       return rows[0]!.result;
     });
     this.b.emit(hub, toNotifications(result.notes));
-    const lost = [...invalid, ...result.lost.map((k) => sent[k]!)];
+    this.b.wrote(completions.length);
     return outcomes(
+      hub,
       completions.length,
-      lost,
+      sent,
+      result,
       (i) => new LeaseLostError(`activity task '${completions[i]!.lease.taskId}'`),
+      (i) => completions[i]!.next !== undefined,
     );
   }
 }

@@ -6,12 +6,14 @@
 import { randomUUID } from "node:crypto";
 import { LeaseLostError } from "../../core/errors.js";
 import type { HistoryEvent, RuntimeStatus } from "../../core/events.js";
-import { COMMITTED, isActiveStatus, type NotificationBatch } from "../common.js";
+import { type ClaimBudget, isActiveStatus, type NotificationBatch } from "../common.js";
 import { toInboxMessage, toInstanceRecord } from "../rows.js";
 import type {
   ActivityLease,
+  ActivityWorkItem,
   Checkpoint,
   CommitOutcome,
+  FollowingStep,
   InstanceFilter,
   LeaseOptions,
   NewInstance,
@@ -110,10 +112,9 @@ export function leaseInstance(
 }
 
 /** Runs one item of a batch: its LeaseLostError becomes a refused outcome; other errors propagate. */
-export function refusedIfLost(apply: () => void): CommitOutcome {
+export function refusedIfLost(apply: () => CommitOutcome): CommitOutcome {
   try {
-    apply();
-    return COMMITTED;
+    return apply();
   } catch (err) {
     if (err instanceof LeaseLostError) return { committed: false, error: err };
     throw err;
@@ -185,15 +186,54 @@ export function insertMessage(
   batch.orchestrationWork(message.instanceId);
 }
 
-/** Writes one checkpoint inside the caller's transaction; throws `LeaseLostError` first if the lease is lost. */
+/**
+ * Writes one checkpoint inside the caller's transaction; throws `LeaseLostError` first if the
+ * lease is lost. Returns the new activity tasks the budget claimed.
+ */
 export function applyCheckpoint(
   s: Statements,
   lease: OrchestrationLease,
   checkpoint: Checkpoint,
   batch: NotificationBatch,
-): void {
-  const { hub, instanceId } = lease;
+  budget: ClaimBudget,
+): ActivityWorkItem[] {
   const row = heldInstance(s, lease);
+  return writeCheckpoint(s, lease.hub, row, checkpoint, batch, budget);
+}
+
+/**
+ * When `next` may commit with its activity's completion (see `FollowingStep`): the instance has
+ * the step's execution and status, no live lease, no visible message and exactly the history the
+ * step saw.
+ */
+export function followingStepApplies(
+  s: Statements,
+  hub: string,
+  instanceId: string,
+  next: FollowingStep,
+  now: number,
+): InstanceRow | undefined {
+  const row = s.getInstance.get(hub, instanceId) as InstanceRow | undefined;
+  if (!row || row.execution_id !== next.executionId || row.runtime_status !== next.runtimeStatus) return;
+  if (row.lease_token !== null && Number(row.lease_expires_at) > now) return;
+  if (s.hasVisibleMessage.get(hub, instanceId, now)) return;
+  const max = (s.maxSeq.get(hub, instanceId, row.execution_id) as { seq: number | null }).seq;
+  return (max === null ? 0 : max + 1) === next.historyLength ? row : undefined;
+}
+
+/**
+ * Writes a checkpoint of the instance whose row (as read in this transaction) is `row`, and
+ * releases its lease. Returns the new activity tasks the budget claimed.
+ */
+export function writeCheckpoint(
+  s: Statements,
+  hub: string,
+  row: InstanceRow,
+  checkpoint: Checkpoint,
+  batch: NotificationBatch,
+  budget: ClaimBudget,
+): ActivityWorkItem[] {
+  const instanceId = row.instance_id;
   const update = checkpoint.instance;
   let seq = 0;
   if (checkpoint.history.mode === "replace") {
@@ -225,8 +265,34 @@ export function applyCheckpoint(
   });
   if (row.runtime_status !== update.runtimeStatus) batch.instanceUpdated(instanceId, update.runtimeStatus);
   const now = Date.now();
+  const claimed: ActivityWorkItem[] = [];
   for (const t of checkpoint.activities) {
-    s.insertTask.run(hub, t.instanceId, t.executionId, t.taskId, t.name, null_(t.input), t.attempt, now);
+    const input = null_(t.input);
+    if (budget.take(t.name)) {
+      const token = randomUUID();
+      const workerId = budget.workerId!;
+      const { expiresAt } = budget;
+      const { lastInsertRowid } = s.insertClaimedTask.run(
+        hub,
+        t.instanceId,
+        t.executionId,
+        t.taskId,
+        t.name,
+        input,
+        t.attempt,
+        now,
+        workerId,
+        token,
+        expiresAt,
+      );
+      const taskId = String(lastInsertRowid);
+      claimed.push({
+        lease: { hub, taskId, workerId, token, expiresAt },
+        task: { ...t, id: taskId, deliveryCount: 1 },
+      });
+      continue;
+    }
+    s.insertTask.run(hub, t.instanceId, t.executionId, t.taskId, t.name, input, t.attempt, now);
     batch.activityWork();
   }
   for (const message of checkpoint.messages) insertMessage(s, hub, message, batch);
@@ -239,4 +305,5 @@ export function applyCheckpoint(
     }
   }
   if (s.hasMessages.get(hub, instanceId)) batch.orchestrationWork(instanceId);
+  return claimed;
 }

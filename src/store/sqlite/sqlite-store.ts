@@ -15,6 +15,8 @@ import {
 import type { HistoryEvent, RuntimeStatus, TaskCompletedEvent, TaskFailedEvent } from "../../core/events.js";
 import { isTerminalStatus } from "../../core/events.js";
 import {
+  ClaimBudget,
+  committedWith,
   decodeContinuationToken,
   encodeContinuationToken,
   isActiveStatus,
@@ -30,6 +32,8 @@ import {
 } from "../common.js";
 import { toActivityTask, toInstanceRecord } from "../rows.js";
 import type {
+  ActivityClaim,
+  ActivityCompletion,
   ActivityLease,
   ActivityWorkItem,
   AppendOptions,
@@ -55,6 +59,7 @@ import {
   applyCheckpoint,
   deleteInstance,
   filterParams,
+  followingStepApplies,
   heldTask,
   insertInstance,
   insertMessage,
@@ -62,6 +67,7 @@ import {
   parseId,
   readHistory,
   refusedIfLost,
+  writeCheckpoint,
 } from "./operations.js";
 import { type InstanceRow, prepareStatements, type Statements, type TaskRow } from "./statements.js";
 
@@ -300,16 +306,21 @@ export class SqliteStore implements Store {
     throwIfRefused(await this.commitOrchestrations(lease.hub, [{ lease, checkpoint }]));
   }
 
-  /** Commits several steps in one transaction (one fsync); a lost lease refuses only its own step. */
+  /**
+   * Commits several steps in one transaction (one fsync); a lost lease refuses only its own step.
+   * New activity tasks that `claim` allows are leased to the claiming worker in the same transaction.
+   */
   async commitOrchestrations(
     hub: string,
     commits: readonly { lease: OrchestrationLease; checkpoint: Checkpoint }[],
+    claim?: ActivityClaim,
   ): Promise<CommitOutcome[]> {
+    const budget = new ClaimBudget(claim, Date.now());
     return this.writeSoon(hub, (s, batch) =>
       commits.map(({ lease, checkpoint }) =>
         refusedIfLost(() => {
           if (lease.hub !== hub) throw new LeaseLostError(`orchestration instance '${lease.instanceId}'`);
-          applyCheckpoint(s, lease, checkpoint, batch);
+          return committedWith(applyCheckpoint(s, lease, checkpoint, batch, budget));
         }),
       ),
     );
@@ -393,20 +404,29 @@ export class SqliteStore implements Store {
     throwIfRefused(await this.completeActivities(lease.hub, [{ lease, result }]));
   }
 
-  /** Completes several tasks in one transaction; a lost lease refuses only its own completion. */
+  /**
+   * Completes several tasks in one transaction; a lost lease refuses only its own completion. A
+   * completion's following step commits in its place when the instance is as the step assumed.
+   */
   async completeActivities(
     hub: string,
-    completions: readonly { lease: ActivityLease; result: TaskCompletedEvent | TaskFailedEvent }[],
+    completions: readonly ActivityCompletion[],
+    claim?: ActivityClaim,
   ): Promise<CommitOutcome[]> {
+    const budget = new ClaimBudget(claim, Date.now());
     return this.writeSoon(hub, (s, batch) => {
       const now = Date.now();
-      return completions.map(({ lease, result }) =>
+      return completions.map(({ lease, result, next }) =>
         refusedIfLost(() => {
           if (lease.hub !== hub) throw new LeaseLostError(`activity task '${lease.taskId}'`);
           const task = heldTask(s, lease);
           s.deleteTask.run(hub, task.id);
+          const row = next && followingStepApplies(s, hub, task.instance_id, next, now);
+          if (next && row)
+            return committedWith(writeCheckpoint(s, hub, row, next.checkpoint, batch, budget), true);
           const message = { instanceId: task.instance_id, executionId: task.execution_id, event: result };
           insertMessage(s, hub, { ...message, visibleAt: now }, batch);
+          return committedWith([], next ? false : undefined);
         }),
       );
     });

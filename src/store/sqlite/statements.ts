@@ -93,12 +93,15 @@ const SQL = {
   visibleMessages:
     "SELECT * FROM inbox WHERE hub = ? AND instance_id = ? AND visible_at <= ? ORDER BY visible_at, id",
   hasMessages: "SELECT 1 FROM inbox WHERE hub = ? AND instance_id = ? LIMIT 1",
+  hasVisibleMessage: "SELECT 1 FROM inbox WHERE hub = ? AND instance_id = ? AND visible_at <= ? LIMIT 1",
   deleteMessage: "DELETE FROM inbox WHERE hub = ? AND instance_id = ? AND id = ?",
   deleteInbox: "DELETE FROM inbox WHERE hub = ? AND instance_id = ?",
   delayMessages: "UPDATE inbox SET visible_at = ? WHERE hub = ? AND instance_id = ? AND visible_at <= ?",
   // Activity tasks.
   insertTask: `INSERT INTO activity_tasks (hub, instance_id, execution_id, task_id, name, input, attempt, visible_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  insertClaimedTask: `INSERT INTO activity_tasks (hub, instance_id, execution_id, task_id, name, input, attempt, visible_at,
+         delivery_count, lease_worker, lease_token, lease_expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
   nextTask: `SELECT * FROM activity_tasks WHERE hub = ? AND visible_at <= ?
          AND (lease_token IS NULL OR lease_expires_at <= ?) AND name ${NAME_IN}
        ORDER BY visible_at, id LIMIT ?`,

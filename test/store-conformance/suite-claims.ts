@@ -1,0 +1,283 @@
+/**
+ * Conformance: commits that lease the activity tasks they create to the committing worker
+ * (`ActivityClaim`), and activity completions that commit the instance's following step in the
+ * result's place when, and only when, the instance is exactly as the step assumed.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { makeEvent } from "../../src/core/events.js";
+import type { ActivityClaim, ActivityWorkItem, FollowingStep, Store } from "../../src/store/store.js";
+import {
+  ACT,
+  activityTask,
+  checkpointFor,
+  eventMessage,
+  HUB,
+  instanceWithStatus,
+  LONG_LEASE,
+  leaseActivity,
+  newInstance,
+  ORCH,
+  rejectsWithCode,
+  type StoreHarness,
+  someEvents,
+  taskCompleted,
+  WORKER,
+} from "./fixtures.js";
+
+const ISO = "2024-01-01T00:00:00.000Z";
+const OTHER_ACT = "OtherAct";
+
+/** A claim of up to `max` tasks of ACT for WORKER. */
+function claimOf(max: number, names: readonly string[] = [ACT]): ActivityClaim {
+  return { workerId: WORKER, names, leaseMs: LONG_LEASE, max };
+}
+
+/**
+ * Instance `id`, Running, whose history is OrchestratorStarted + TaskScheduled(0) (2 events),
+ * with its task 0 leased by WORKER.
+ */
+async function runningWithTask(store: Store, id: string): Promise<ActivityWorkItem> {
+  await instanceWithStatus(store, id, "Running", {
+    history: { mode: "append", events: someEvents(1) },
+    activities: [activityTask(id, `${id}-e1`, 0)],
+  });
+  return leaseActivity(store);
+}
+
+/** The step that consumes task 0's result and schedules task 1 (claimable), seen at `historyLength`. */
+function stepAfterTask0(id: string, fields: Partial<Omit<FollowingStep, "checkpoint">> = {}): FollowingStep {
+  return {
+    executionId: `${id}-e1`,
+    runtimeStatus: "Running",
+    historyLength: 2,
+    ...fields,
+    checkpoint: {
+      history: {
+        mode: "append",
+        events: [
+          makeEvent(ISO, { kind: "OrchestratorStarted" }),
+          taskCompleted(0, '"r0"'),
+          makeEvent(ISO, { kind: "TaskScheduled", eventId: 1, name: ACT, input: "1" }),
+        ],
+      },
+      consumedMessageIds: [],
+      instance: { executionId: `${id}-e1`, runtimeStatus: "Running", lastUpdatedAt: Date.now() },
+      activities: [activityTask(id, `${id}-e1`, 1)],
+      messages: [],
+      children: [],
+    },
+  };
+}
+
+/** Declares the claim and following-step tests. */
+export function claimTests(h: StoreHarness): void {
+  describe("claimed activity tasks and following steps", () => {
+    test("a commit claims up to max new tasks of the claimed names, leased to the worker", async () => {
+      for (const id of ["p", "q"]) await h.store.createInstance(HUB, newInstance(id));
+      const items = await h.store.leaseOrchestrations(HUB, WORKER, [ORCH], LONG_LEASE, { max: 2 });
+      const byId = new Map(items.map((item) => [item.instance.instanceId, item]));
+      const p = byId.get("p")!;
+      const q = byId.get("q")!;
+      const outcomes = await h.store.commitOrchestrations(
+        HUB,
+        [
+          {
+            lease: p.lease,
+            checkpoint: checkpointFor(p, {
+              activities: [
+                activityTask("p", "p-e1", 0),
+                activityTask("p", "p-e1", 1, OTHER_ACT),
+                activityTask("p", "p-e1", 2),
+              ],
+            }),
+          },
+          { lease: q.lease, checkpoint: checkpointFor(q, { activities: [activityTask("q", "q-e1", 0)] }) },
+        ],
+        claimOf(2),
+      );
+      const [po, qo] = outcomes;
+      assert.ok(po?.committed && qo?.committed);
+      assert.deepStrictEqual(
+        po.claimed?.map((c) => [c.task.instanceId, c.task.taskId, c.task.name, c.task.deliveryCount]),
+        [
+          ["p", 0, ACT, 1],
+          ["p", 2, ACT, 1],
+        ],
+      );
+      assert.equal(qo.claimed?.length ?? 0, 0, "the budget of 2 is spent by p");
+      for (const c of po.claimed ?? []) {
+        assert.equal(c.lease.workerId, WORKER);
+        assert.ok(c.lease.expiresAt > Date.now() + LONG_LEASE / 2, "the claim's lease length");
+        assert.equal(c.task.input, `{"n":${c.task.taskId}}`);
+      }
+      // Only the unclaimed tasks are left for others.
+      const rest = await h.store.leaseActivities(HUB, "other", [ACT, OTHER_ACT], LONG_LEASE, 10);
+      assert.deepStrictEqual(rest.map((r) => `${r.task.instanceId}:${r.task.taskId}`).sort(), ["p:1", "q:0"]);
+      // A claimed task completes with its lease like a leased one.
+      await h.store.completeActivity(po.claimed[0]!.lease, taskCompleted(0, '"done"'));
+      const [next] = await h.store.leaseOrchestrations(HUB, WORKER, [ORCH], LONG_LEASE, { max: 1 });
+      assert.deepStrictEqual(
+        next?.messages.map((m) => m.event.kind),
+        ["TaskCompleted"],
+      );
+    });
+
+    test("no claim, max 0 or other names claim nothing; a bad claim is INVALID_ARGUMENT", async () => {
+      for (const [i, claim] of [undefined, claimOf(0), claimOf(5, ["Nothing"])].entries()) {
+        const id = `n${i}`;
+        await h.store.createInstance(HUB, newInstance(id));
+        const [item] = await h.store.leaseOrchestrations(HUB, WORKER, [ORCH], LONG_LEASE, { max: 1 });
+        const [outcome] = await h.store.commitOrchestrations(
+          HUB,
+          [
+            {
+              lease: item!.lease,
+              checkpoint: checkpointFor(item!, { activities: [activityTask(id, `${id}-e1`, 0)] }),
+            },
+          ],
+          claim,
+        );
+        assert.ok(outcome?.committed);
+        assert.equal(outcome.claimed?.length ?? 0, 0, `claim ${i}`);
+      }
+      await h.store.createInstance(HUB, newInstance("bad"));
+      const [item] = await h.store.leaseOrchestrations(HUB, WORKER, [ORCH], LONG_LEASE, { max: 1 });
+      const commit = {
+        lease: item!.lease,
+        checkpoint: checkpointFor(item!, { activities: [activityTask("bad", "bad-e1", 0)] }),
+      };
+      for (const bad of [claimOf(-1), claimOf(1.5), { ...claimOf(1), leaseMs: 0 }]) {
+        await rejectsWithCode(h.store.commitOrchestrations(HUB, [commit], bad), "INVALID_ARGUMENT");
+      }
+      assert.equal((await h.store.getInstance(HUB, "bad"))?.runtimeStatus, "Pending", "nothing committed");
+      assert.ok((await h.store.commitOrchestrations(HUB, [commit]))[0]?.committed, "the lease still holds");
+    });
+
+    test("a completion commits its following step in the result's place, claiming the step's tasks", async () => {
+      const task = await runningWithTask(h.store, "f");
+      const [outcome] = await h.store.completeActivities(
+        HUB,
+        [{ lease: task.lease, result: taskCompleted(0, '"r0"'), next: stepAfterTask0("f") }],
+        claimOf(4),
+      );
+      assert.ok(outcome?.committed);
+      assert.equal(outcome.stepped, true);
+      assert.deepStrictEqual(
+        outcome.claimed?.map((c) => [c.task.instanceId, c.task.taskId]),
+        [["f", 1]],
+      );
+      const history = await h.store.getHistory(HUB, "f");
+      assert.deepStrictEqual(
+        history.map((e) => e.kind),
+        ["OrchestratorStarted", "TaskScheduled", "OrchestratorStarted", "TaskCompleted", "TaskScheduled"],
+      );
+      assert.deepStrictEqual(
+        await h.store.leaseOrchestrations(HUB, WORKER, [ORCH], LONG_LEASE, { max: 1 }),
+        [],
+        "the result was not queued",
+      );
+      assert.deepStrictEqual(await h.store.leaseActivities(HUB, "other", [ACT], LONG_LEASE, 5), []);
+    });
+
+    test("a following step commits only when the instance is exactly as the step saw it", async () => {
+      const cases: [string, (store: Store, id: string) => Promise<Partial<FollowingStep>>][] = [
+        ["the history is longer", async () => ({ historyLength: 1 })],
+        ["another execution", async (_s, id) => ({ executionId: `${id}-e0` })],
+        ["another status", async () => ({ runtimeStatus: "Suspended" })],
+        [
+          "a visible message waits",
+          async (store, id) => {
+            await store.appendMessage(HUB, eventMessage(id, "first"));
+            return {};
+          },
+        ],
+        [
+          "another worker holds the lease",
+          async (store, id) => {
+            await store.appendMessage(HUB, eventMessage(id, "first"));
+            const [item] = await store.leaseOrchestrations(HUB, "other", [ORCH], LONG_LEASE, { max: 1 });
+            assert.equal(item?.instance.instanceId, id);
+            return {};
+          },
+        ],
+      ];
+      for (const [i, [what, arrange]] of cases.entries()) {
+        const id = `c${i}`;
+        const task = await runningWithTask(h.store, id);
+        const fields = await arrange(h.store, id);
+        const [outcome] = await h.store.completeActivities(
+          HUB,
+          [{ lease: task.lease, result: taskCompleted(0, '"r0"'), next: stepAfterTask0(id, fields) }],
+          claimOf(4),
+        );
+        assert.ok(outcome?.committed, what);
+        assert.equal(outcome.stepped, false, what);
+        assert.equal(outcome.claimed?.length ?? 0, 0, `${what}: nothing claimed`);
+        assert.equal((await h.store.getHistory(HUB, id)).length, 2, `${what}: history unchanged`);
+        assert.deepStrictEqual(await h.store.leaseActivities(HUB, "other", [ACT], LONG_LEASE, 5), [], what);
+        const leased = await h.store.leaseOrchestrations(HUB, "reader", [ORCH], LONG_LEASE, { max: 10 });
+        const mine = leased.find((item) => item.instance.instanceId === id);
+        if (mine) {
+          assert.ok(
+            mine.messages.some((m) => m.event.kind === "TaskCompleted"),
+            `${what}: the result was queued`,
+          );
+          await h.store.commitOrchestration(mine.lease, checkpointFor(mine));
+        } else {
+          assert.equal(what, "another worker holds the lease", "only a leased instance is not leasable");
+        }
+      }
+    });
+
+    test("a message not yet visible (a timer) does not hold a following step back", async () => {
+      const task = await runningWithTask(h.store, "t");
+      await h.store.appendMessage(HUB, eventMessage("t", "later", Date.now() + 60_000));
+      const [outcome] = await h.store.completeActivities(HUB, [
+        { lease: task.lease, result: taskCompleted(0, '"r0"'), next: stepAfterTask0("t") },
+      ]);
+      assert.ok(outcome?.committed && outcome.stepped);
+      assert.equal(outcome.claimed?.length ?? 0, 0, "no claim, nothing claimed");
+      assert.equal((await h.store.getHistory(HUB, "t")).length, 5);
+      const [task1] = await h.store.leaseActivities(HUB, "other", [ACT], LONG_LEASE, 5);
+      assert.equal(task1?.task.taskId, 1, "the unclaimed task is there for anyone");
+    });
+
+    test("a completion whose lease is lost commits neither its result nor its step", async () => {
+      const task = await runningWithTask(h.store, "l");
+      await h.store.abandonActivity(task.lease);
+      const [outcome] = await h.store.completeActivities(HUB, [
+        { lease: task.lease, result: taskCompleted(0, '"r0"'), next: stepAfterTask0("l") },
+      ]);
+      assert.equal(outcome?.committed, false);
+      assert.equal((await h.store.getHistory(HUB, "l")).length, 2);
+      assert.deepStrictEqual(
+        await h.store.leaseOrchestrations(HUB, WORKER, [ORCH], LONG_LEASE, { max: 1 }),
+        [],
+      );
+    });
+
+    test("two completions for one instance: only a step that still matches commits", async () => {
+      await instanceWithStatus(h.store, "two", "Running", {
+        history: { mode: "append", events: someEvents(2) },
+        activities: [0, 1].map((n) => activityTask("two", "two-e1", n)),
+      });
+      const tasks = await h.store.leaseActivities(HUB, WORKER, [ACT], LONG_LEASE, 2);
+      const step = stepAfterTask0("two", { historyLength: 3 });
+      const outcomes = await h.store.completeActivities(
+        HUB,
+        tasks.map((t) => ({ lease: t.lease, result: taskCompleted(t.task.taskId), next: step })),
+      );
+      assert.deepStrictEqual(
+        outcomes.map((o) => o.committed && o.stepped),
+        [true, false],
+      );
+      assert.equal((await h.store.getHistory(HUB, "two")).length, 6);
+      const [item] = await h.store.leaseOrchestrations(HUB, WORKER, [ORCH], LONG_LEASE, { max: 1 });
+      assert.deepStrictEqual(
+        item?.messages.map((m) => (m.event.kind === "TaskCompleted" ? m.event.taskScheduledId : -1)),
+        [1],
+      );
+    });
+  });
+}
