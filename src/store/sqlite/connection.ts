@@ -92,9 +92,16 @@ export class SqliteConnection {
     const writes = this.queue.splice(0);
     if (writes.length === 0) return;
     const done: { write: QueuedWrite; ok: boolean; value: unknown; batch: NotificationBatch }[] = [];
+    const only = writes.length === 1 ? writes[0] : undefined;
     try {
       this.db
         .transaction(() => {
+          if (only) {
+            // Alone in its transaction, a write needs no savepoint: if it throws, nothing commits.
+            const batch = new NotificationBatch();
+            done.push({ write: only, ok: true, value: only.body(this.s, batch), batch });
+            return;
+          }
           for (const write of writes) {
             const batch = new NotificationBatch();
             try {

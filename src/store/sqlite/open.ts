@@ -56,6 +56,9 @@ export function openDatabase(
     db.pragma("journal_mode = WAL");
     db.pragma(`synchronous = ${synchronous}`);
     db.pragma("foreign_keys = ON");
+    // Savepoints (one per write of a group commit) journal the pages they touch: in memory, not
+    // in a temporary file. The WAL, which makes commits durable, is unaffected.
+    db.pragma("temp_store = MEMORY");
     migrate(db, path);
     return db;
   } catch (err) {
