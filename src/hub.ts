@@ -259,16 +259,23 @@ export class TaskHub implements NameRegistry {
       logger: this.options.logger ?? createLogger(),
       logSink: this.options.orchestrationLog,
     };
-    // One group commit for orchestration and entity steps: their checkpoints share transactions.
+    // The activity dispatcher asks the orchestration dispatcher for the step that follows each
+    // completion (committed together when the instance has not changed).
+    const activities: ActivityDispatcher = new ActivityDispatcher(
+      rt,
+      this.options.maxConcurrentActivities ?? 16,
+      (task, result) => orchestrations.prepareFollowingStep(task, result),
+    );
+    // One group commit for orchestration and entity steps: their checkpoints share transactions,
+    // and the activity tasks they create are claimed for this worker's free activity slots.
     const commits = new CommitBatcher<PendingCommit>((items) =>
-      this.store.commitOrchestrations(this.name, items),
+      activities.claiming((claim) => this.store.commitOrchestrations(this.name, items, claim)),
     );
     const orchestrations = new OrchestrationDispatcher(
       rt,
       this.options.maxConcurrentOrchestrations ?? 16,
       commits,
     );
-    const activities = new ActivityDispatcher(rt, this.options.maxConcurrentActivities ?? 16);
     const entities = new EntityDispatcher(rt, this.options.maxConcurrentEntities ?? 16, commits);
     const unsubscribe = this.store.subscribe(this.name, (n) => {
       if (n.kind === "orchestration-work") {

@@ -1,18 +1,28 @@
 /**
- * The activity dispatcher: leases activity tasks in batches, runs the registered functions with
- * their leases renewed, and completes the tasks (deleting each and adding its result to the
- * instance's inbox in one transaction, many completions per transaction). Activities run at least
- * once: a crash before completion redelivers the task.
+ * The activity dispatcher: leases activity tasks in batches (and takes the tasks that this
+ * worker's commits claimed), runs the registered functions with their leases renewed, and
+ * completes the tasks (deleting each and adding its result to the instance's inbox in one
+ * transaction, many completions per transaction). Where the orchestration dispatcher holds the
+ * instance warm, a completion carries the instance's following step, which commits in the same
+ * transaction. Activities run at least once: a crash before completion redelivers the task.
  */
 import { deserialize, serialize } from "../core/codec.js";
 import { LeaseLostError, RefrainError, toFailureDetails } from "../core/errors.js";
 import { makeEvent, type TaskCompletedEvent, type TaskFailedEvent } from "../core/events.js";
 import { ActivityTracing } from "../observability/activity-trace.js";
 import { EngineMetrics } from "../observability/metrics.js";
-import type { ActivityLease, ActivityWorkItem } from "../store/store.js";
+import type {
+  ActivityClaim,
+  ActivityCompletion,
+  ActivityLease,
+  ActivityTask,
+  ActivityWorkItem,
+  CommitOutcome,
+} from "../store/store.js";
 import { CommitBatcher } from "./commit-batcher.js";
 import { faultPoint } from "./faults.js";
 import { type HeldLease, LeaseRenewer } from "./lease-renewer.js";
+import type { PreparedStep } from "./orchestration-dispatcher.js";
 import { type ActivityContext, type HubRuntime, logsAt } from "./runtime.js";
 import { WorkLoop } from "./work-loop.js";
 
@@ -24,20 +34,24 @@ export class ActivityDispatcher {
   private readonly tracing: ActivityTracing;
   private readonly metrics: EngineMetrics;
   private readonly leases: LeaseRenewer<ActivityLease>;
-  private readonly completions: CommitBatcher<{
-    lease: ActivityLease;
-    result: TaskCompletedEvent | TaskFailedEvent;
-  }>;
+  private readonly completions: CommitBatcher<ActivityCompletion>;
 
   constructor(
     private readonly rt: HubRuntime,
     concurrency: number,
+    /** The step that follows a completion, when the orchestration dispatcher can compute it. */
+    private readonly followingStep: (
+      task: ActivityTask,
+      result: TaskCompletedEvent | TaskFailedEvent,
+    ) => PreparedStep | undefined = () => undefined,
   ) {
     this.names = [...rt.activities.keys()];
     this.tracing = new ActivityTracing(rt.store, rt.hub);
     this.metrics = new EngineMetrics(rt.hub);
     this.leases = new LeaseRenewer(rt.leaseMs, (lease) => rt.store.renewActivityLease(lease, rt.leaseMs));
-    this.completions = new CommitBatcher((items) => rt.store.completeActivities(rt.hub, items));
+    this.completions = new CommitBatcher((items) =>
+      this.claiming((claim) => rt.store.completeActivities(rt.hub, items, claim)),
+    );
     this.loop = new WorkLoop({
       name: "activities",
       concurrency,
@@ -57,6 +71,26 @@ export class ActivityDispatcher {
   /** New work may be available. */
   wake(): void {
     this.loop.wake();
+  }
+
+  /**
+   * Runs a batch commit that claims, for this worker, new activity tasks up to its free slots,
+   * and runs the tasks it claimed at once (no lease transaction of their own).
+   */
+  async claiming(
+    write: (claim: ActivityClaim | undefined) => Promise<CommitOutcome[]>,
+  ): Promise<CommitOutcome[]> {
+    const max = this.names.length > 0 ? this.loop.reserve() : 0;
+    const claim: ActivityClaim | undefined =
+      max > 0 ? { workerId: this.rt.workerId, names: this.names, leaseMs: this.rt.leaseMs, max } : undefined;
+    let outcomes: CommitOutcome[] = [];
+    try {
+      outcomes = await write(claim);
+      return outcomes;
+    } finally {
+      const claimed = outcomes.flatMap((o) => (o.committed ? (o.claimed ?? []) : []));
+      this.loop.adopt(claimed, max);
+    }
   }
 
   /**
@@ -111,7 +145,17 @@ export class ActivityDispatcher {
         });
       if (abort.signal.aborted) return;
       faultPoint("activity:before-complete");
-      await this.completions.submit({ lease: held.stop(), result });
+      const prepared = this.followingStep(task, result);
+      let outcome: CommitOutcome | undefined;
+      try {
+        outcome = await this.completions.submit({
+          lease: held.stop(),
+          result,
+          ...(prepared && { next: prepared.step }),
+        });
+      } finally {
+        prepared?.settle(outcome);
+      }
       faultPoint("activity:after-complete");
     } catch (err) {
       if (err instanceof LeaseLostError) {

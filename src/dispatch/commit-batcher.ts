@@ -3,17 +3,21 @@
  * waiting in one store transaction (one fsync on SQLite, one round trip on PostgreSQL). A flush
  * starts on the next turn of the event loop, so every commit submitted in the same turn (a leased
  * batch of steps replays synchronously) goes together; commits submitted while a flush runs go in
- * the next one. Each submission settles with its own outcome: resolved when committed, rejected
- * with `LeaseLostError` when its lease was lost, or with the flush's error.
+ * the next one. Each submission settles with its own outcome: resolved (with what the commit
+ * claimed or stepped) when committed, rejected with `LeaseLostError` when its lease was lost, or
+ * with the flush's error.
  */
 import type { CommitOutcome } from "../store/store.js";
+
+/** The outcome of a commit that was written. */
+export type Committed = Extract<CommitOutcome, { committed: true }>;
 
 /** Largest number of commits written in one transaction. */
 const MAX_FLUSH = 256;
 
 interface Pending<I> {
   item: I;
-  resolve: () => void;
+  resolve: (outcome: Committed) => void;
   reject: (err: unknown) => void;
 }
 
@@ -29,8 +33,8 @@ export class CommitBatcher<I> {
   ) {}
 
   /** Queues a commit; settles once it is written (or refused). */
-  submit(item: I): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  submit(item: I): Promise<Committed> {
+    return new Promise<Committed>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
       this.schedule();
     });
@@ -53,7 +57,7 @@ export class CommitBatcher<I> {
       const outcomes = await this.flush(batch.map((p) => p.item));
       batch.forEach((p, i) => {
         const outcome = outcomes[i];
-        if (outcome?.committed) p.resolve();
+        if (outcome?.committed) p.resolve(outcome);
         else p.reject(outcome ? outcome.error : new Error("the store returned no outcome for a commit"));
       });
     } catch (err) {

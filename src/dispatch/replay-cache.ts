@@ -8,6 +8,7 @@
  * evicted.
  */
 import type { HistoryEvent } from "../core/events.js";
+import type { InstanceRecord } from "../core/records.js";
 import type { OrchestrationExecutor } from "../core/replay.js";
 import type { KnownHistory } from "../store/store.js";
 
@@ -15,6 +16,8 @@ import type { KnownHistory } from "../store/store.js";
 export interface WarmInstance {
   executor: OrchestrationExecutor;
   history: HistoryEvent[];
+  /** The instance row as this worker's last commit left it. */
+  instance: InstanceRecord;
 }
 
 interface Entry extends WarmInstance {

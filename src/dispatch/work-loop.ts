@@ -1,7 +1,8 @@
 /**
  * A work loop: leases items in batches while below its concurrency limit, processes them concurrently, and
  * sleeps when idle until the next known due time, an in-process wake-up, or a polling deadline
- * (the fallback for work written by other processes), whichever comes first.
+ * (the fallback for work written by other processes), whichever comes first. Items leased
+ * elsewhere (claimed by a commit) join through `reserve` and `adopt`, within the same limit.
  */
 
 /** How a loop gets and handles its work. */
@@ -31,6 +32,10 @@ export class WorkLoop<T> {
   private wakeRequested = false;
   /** True while the loop waits for a free slot. */
   private saturated = false;
+  /** Slots promised to items that `adopt` will bring. */
+  private reserved = 0;
+  /** Wakes a `drain` waiting for reserved slots to be adopted. */
+  private adopted: (() => void) | undefined;
   private idleMs = MIN_IDLE_MS;
 
   constructor(private readonly options: WorkLoopOptions<T>) {}
@@ -38,6 +43,32 @@ export class WorkLoop<T> {
   /** Number of items being processed now. */
   get active(): number {
     return this.inFlight.size;
+  }
+
+  /** Free slots: neither processing an item nor reserved. */
+  private get free(): number {
+    return this.options.concurrency - this.inFlight.size - this.reserved;
+  }
+
+  /**
+   * Reserves every free slot (none once stopped) for items leased elsewhere, which `adopt` will
+   * bring; returns how many were reserved.
+   */
+  reserve(): number {
+    const n = this.running ? Math.max(0, this.free) : 0;
+    this.reserved += n;
+    return n;
+  }
+
+  /**
+   * Processes `items` (at most `reserved` of them) in slots reserved for them, and frees the rest
+   * of the `reserved` slots.
+   */
+  adopt(items: readonly T[], reserved: number): void {
+    this.reserved -= reserved;
+    for (const item of items) this.track(item);
+    if (items.length < reserved && this.saturated) this.wake();
+    this.adopted?.();
   }
 
   /** Starts the loop. Idempotent. */
@@ -63,9 +94,16 @@ export class WorkLoop<T> {
     await this.loopDone;
   }
 
-  /** Waits for every in-flight item to finish. */
+  /** Waits for every in-flight item, and every item a reservation will bring, to finish. */
   async drain(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    while (this.inFlight.size > 0 || this.reserved > 0) {
+      if (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+      else
+        await new Promise<void>((resolve) => {
+          this.adopted = resolve;
+        });
+    }
+    this.adopted = undefined;
   }
 
   private async run(): Promise<void> {
@@ -73,8 +111,8 @@ export class WorkLoop<T> {
       this.wakeRequested = false;
       let leased = 0;
       try {
-        while (this.running && this.inFlight.size < this.options.concurrency) {
-          const free = this.options.concurrency - this.inFlight.size;
+        while (this.running && this.free > 0) {
+          const free = this.free;
           const items = await this.options.fetch(free);
           for (const item of items) this.track(item);
           leased += items.length;
@@ -84,7 +122,7 @@ export class WorkLoop<T> {
         this.options.onError(err);
       }
       if (!this.running) break;
-      if (this.inFlight.size >= this.options.concurrency) {
+      if (this.free <= 0) {
         this.saturated = true;
         await this.sleep(Number.POSITIVE_INFINITY);
         this.saturated = false;

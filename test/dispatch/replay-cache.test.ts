@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import type { InstanceRecord } from "../../src/core/records.js";
 import { OrchestrationExecutor } from "../../src/core/replay.js";
 import { ReplayCache } from "../../src/dispatch/replay-cache.js";
 import { type HistoryEvent, MemoryStore, type OrchestrationContext, TaskHub } from "../../src/index.js";
@@ -32,6 +33,18 @@ async function runChain(
   }
 }
 
+/** A Running instance row. */
+function record(instanceId: string): InstanceRecord {
+  return {
+    instanceId,
+    name: "Chain",
+    executionId: "e1",
+    runtimeStatus: "Running",
+    createdAt: 0,
+    lastUpdatedAt: 0,
+  };
+}
+
 describe("replay cache", () => {
   test("a warm instance is not replayed, and cold replay gives the same history and output", async () => {
     const warm = await runChain(1_000);
@@ -49,6 +62,7 @@ describe("replay cache", () => {
     const warm = (length: number) => ({
       executor,
       history: Array.from({ length }, () => ({}) as HistoryEvent),
+      instance: record("a"),
     });
     cache.put("a", "e1", warm(5));
     assert.deepEqual(cache.known("a"), { executionId: "e1", length: 5 }, "what the lease may leave out");
@@ -72,6 +86,7 @@ describe("replay cache", () => {
     const make = (id: string) => ({
       executor: new OrchestrationExecutor(function* () {}, { instanceId: id }),
       history: [{} as HistoryEvent],
+      instance: record(id),
     });
     cache.put("a", "e", make("a"));
     cache.put("b", "e", make("b"));

@@ -8,6 +8,7 @@ import { describe, test } from "node:test";
 import { TaskHub } from "../../src/hub.js";
 import { createLogger, fromPino } from "../../src/observability/logging.js";
 import { MemoryStore } from "../../src/store/memory/memory-store.js";
+import { eventually } from "../hub/fixtures.js";
 
 type Line = Record<string, unknown> & { level: string; msg: string };
 
@@ -122,6 +123,10 @@ describe("lifecycle lines", () => {
       await hub.client.raiseEvent(id, "Approve", "ada");
       const done = await hub.client.waitForCompletion(id, { timeoutMs: 10_000 });
       assert.equal(done.output, 42);
+      // A step's lines follow its commit, which a waiting client may hear of first.
+      await eventually("the completion line", () =>
+        lines.some((l) => l.instanceId === id && l.msg === "instance completed"),
+      );
 
       const about = lines.filter((l) => l.instanceId === id);
       const messages = about.map((l) => l.msg);
@@ -173,7 +178,9 @@ describe("lifecycle lines", () => {
     try {
       const id = await hub.client.startNew("Broken", { input: null });
       await hub.client.waitForCompletion(id, { timeoutMs: 10_000 });
-      const failed = lines.find((l) => l.msg === "instance failed")!;
+      const failed = await eventually("the failure line", () =>
+        lines.find((l) => l.msg === "instance failed"),
+      );
       assert.deepEqual(
         [failed.level, failed.instanceId, failed.name, failed.error],
         ["warn", id, "Broken", "nope"],
