@@ -5,14 +5,18 @@
  * primary key: fine on ten rows, a scan of the whole hub per statement on a hundred thousand.
  * Autovacuum analyzes a table within about a minute of its first writes, which also invalidates
  * the cached plans; until then a busy new store slows down quadratically. So the store analyzes
- * its never-analyzed tables itself once it has written a few hundred rows, and, as a fallback, at
- * a few moments after opening. One early ANALYZE is enough: the plans it leads to use the right
- * indexes however large the tables grow.
+ * its small tables (never analyzed, or fewer than a thousand rows when last analyzed) itself
+ * after it has written a few hundred, a few thousand and a few tens of thousands of rows, and, as
+ * a fallback, at a few moments after opening. A table analyzed while nearly empty (the activity
+ * queue between bursts) still looks tiny to the planner, hence the later rounds; once a table was
+ * analyzed with a thousand rows, its plans use the right indexes however large it grows.
  */
 import type pg from "pg";
 
-/** Rows written since open after which the young tables are analyzed. */
-const ROWS_BEFORE_ANALYZE = 200;
+/** Rows written since open after which the small tables are analyzed, round by round. */
+const ROUNDS = [200, 2_000, 20_000];
+/** A table analyzed with fewer rows than this is analyzed again in the next round. */
+const SMALL_TABLE_ROWS = 1_000;
 /** Fallback checks, in milliseconds after the store opened. */
 const CHECKS_MS = [2_000, 10_000, 60_000];
 
@@ -33,12 +37,12 @@ export class StatsWarmup {
     this.schedule();
   }
 
-  /** Counts rows this store wrote; the first few hundred trigger the analysis. */
+  /** Counts rows this store wrote; crossing a round's count triggers an analysis. */
   wrote(rows: number): void {
     if (this.done) return;
     const before = this.written;
     this.written += rows;
-    if (before < ROWS_BEFORE_ANALYZE && this.written >= ROWS_BEFORE_ANALYZE) void this.check();
+    if (ROUNDS.some((round) => before < round && this.written >= round)) void this.check();
   }
 
   /** Stops looking (the store is closing). */
@@ -68,12 +72,12 @@ export class StatsWarmup {
   private async analyzeYoungTables(): Promise<void> {
     try {
       const { rows } = await this.pool.query<{ relname: string; young: boolean }>(
-        `SELECT c.relname, c.reltuples < 0 AS young FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        `SELECT c.relname, c.reltuples < $2 AS young FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
           WHERE n.nspname = $1 AND c.relkind = 'r'`,
-        [this.schema],
+        [this.schema, SMALL_TABLE_ROWS],
       );
       const young = rows.filter((r) => r.young);
-      if (young.length === 0) this.stop();
+      if (young.length === 0 || this.written >= ROUNDS[ROUNDS.length - 1]!) this.stop();
       for (const { relname } of young) {
         if (this.done) return;
         await this.pool.query(`ANALYZE "${this.schema}"."${relname}"`);
