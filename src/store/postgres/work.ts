@@ -209,7 +209,7 @@ export class PostgresWork {
     const claimed = claimJson(claim, Date.now());
     const result = await this.b.run("commitOrchestrations", undefined, async (db) => {
       const { rows } = await db.query<{ result: BatchResult }>(
-        `SELECT ${this.b.schema}.refrain_commit_orchestrations($1, $2::json, $3, $4, $5::jsonb) AS result`,
+        `SELECT ${this.b.schema}.refrain_commit_orchestrations($1, $2::jsonb, $3, $4, $5::jsonb) AS result`,
         [hub, body, Date.now(), this.b.origin, claimed],
       );
       return rows[0]!.result;
@@ -269,7 +269,7 @@ export class PostgresWork {
     const claimed = claimJson(claim, Date.now());
     const result = await this.b.run("completeActivities", undefined, async (db) => {
       const { rows } = await db.query<{ result: BatchResult }>(
-        `SELECT ${this.b.schema}.refrain_complete_activities($1, $2::json, $3, $4, $5::jsonb) AS result`,
+        `SELECT ${this.b.schema}.refrain_complete_activities($1, $2::jsonb, $3, $4, $5::jsonb) AS result`,
         [hub, body, Date.now(), this.b.origin, claimed],
       );
       return rows[0]!.result;
