@@ -3,9 +3,9 @@
  * reads, immediate write transactions (durable, or not synced for leases), and the group commit
  * of durable writes. Every durable write requested in one turn of the event loop (instance
  * creations, messages, checkpoints, activity completions, from any caller) runs in one
- * transaction with one fsync, each write in its own savepoint so that one that throws changes
- * nothing and fails alone. A write's promise settles after the shared commit, so a write is
- * durable before its call returns. Notifications are delivered after the commit.
+ * transaction with one fsync; a write that throws changes nothing and fails alone (the batch is
+ * then retried with a savepoint per write). A write's promise settles after the shared commit, so
+ * a write is durable before its call returns. Notifications are delivered after the commit.
  */
 import type BetterSqlite3 from "better-sqlite3";
 import { NotificationBatch, type NotificationHub } from "../common.js";
@@ -20,6 +20,21 @@ interface QueuedWrite {
   body: WriteBody<unknown>;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
+}
+
+/** A write that ran (ok) or threw (not ok, `value` is the error), with its notifications. */
+interface Done {
+  write: QueuedWrite;
+  ok: boolean;
+  value: unknown;
+  batch: NotificationBatch;
+}
+
+/** A write of a group commit threw: the whole transaction is rolled back and retried in savepoints. */
+class WriteFailed extends Error {
+  constructor(override readonly cause: unknown) {
+    super("a write of the group commit failed");
+  }
 }
 
 /** One open SQLite connection with its prepared statements. */
@@ -86,34 +101,24 @@ export class SqliteConnection {
     });
   }
 
-  /** Commits every queued write now (also before the connection closes). */
+  /**
+   * Commits every queued write now (also before the connection closes), in one transaction. The
+   * writes run one after another; only if one throws is the transaction rolled back and run again
+   * with each write in its own savepoint, so that the failing one changes nothing and fails alone.
+   */
   flush(): void {
     this.scheduled = false;
     const writes = this.queue.splice(0);
     if (writes.length === 0) return;
-    const done: { write: QueuedWrite; ok: boolean; value: unknown; batch: NotificationBatch }[] = [];
-    const only = writes.length === 1 ? writes[0] : undefined;
+    let done: Done[];
     try {
-      this.db
-        .transaction(() => {
-          if (only) {
-            // Alone in its transaction, a write needs no savepoint: if it throws, nothing commits.
-            const batch = new NotificationBatch();
-            done.push({ write: only, ok: true, value: only.body(this.s, batch), batch });
-            return;
-          }
-          for (const write of writes) {
-            const batch = new NotificationBatch();
-            try {
-              // A nested transaction is a savepoint: a write that throws is rolled back alone.
-              const value = this.db.transaction(() => write.body(this.s, batch))();
-              done.push({ write, ok: true, value, batch });
-            } catch (error) {
-              done.push({ write, ok: false, value: error, batch });
-            }
-          }
-        })
-        .immediate();
+      try {
+        done = this.commit(writes, false);
+      } catch (err) {
+        if (!(err instanceof WriteFailed) || writes.length === 1)
+          throw err instanceof WriteFailed ? err.cause : err;
+        done = this.commit(writes, true);
+      }
     } catch (err) {
       const error = translateSqliteError(err, this.path, "SQLite write failed");
       for (const write of writes) write.reject(error);
@@ -127,6 +132,37 @@ export class SqliteConnection {
       this.notifications.emit(write.hub, batch.toList());
       write.resolve(value);
     }
+  }
+
+  /**
+   * Runs `writes` in one immediate transaction. Not `isolated`, a write that throws aborts the
+   * transaction (as `WriteFailed`); `isolated`, each write runs in a savepoint (a nested
+   * transaction) and one that throws is rolled back alone and reported as not ok.
+   */
+  private commit(writes: readonly QueuedWrite[], isolated: boolean): Done[] {
+    const done: Done[] = [];
+    this.db
+      .transaction(() => {
+        for (const write of writes) {
+          const batch = new NotificationBatch();
+          if (!isolated) {
+            try {
+              done.push({ write, ok: true, value: write.body(this.s, batch), batch });
+            } catch (err) {
+              throw new WriteFailed(err);
+            }
+            continue;
+          }
+          try {
+            const value = this.db.transaction(() => write.body(this.s, batch))();
+            done.push({ write, ok: true, value, batch });
+          } catch (error) {
+            done.push({ write, ok: false, value: error, batch });
+          }
+        }
+      })
+      .immediate();
+    return done;
   }
 
   /** Commits the queued writes and closes the connection. */

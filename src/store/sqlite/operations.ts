@@ -99,8 +99,7 @@ export function leaseInstance(
   const k = known?.(instanceId);
   let omit = false;
   if (k !== undefined && k.executionId === row.execution_id) {
-    const max = (s.maxSeq.get(hub, instanceId, row.execution_id) as { seq: number | null }).seq;
-    omit = k.length === (max === null ? 0 : max + 1);
+    omit = k.length === historyLength(s, hub, instanceId, row.execution_id);
   }
   return {
     lease: { hub, instanceId, workerId, token, expiresAt },
@@ -201,10 +200,16 @@ export function applyCheckpoint(
   return writeCheckpoint(s, lease.hub, row, checkpoint, batch, budget);
 }
 
+/** The next history sequence number of an execution (its stored length). */
+function historyLength(s: Statements, hub: string, instanceId: string, executionId: string): number {
+  const max = (s.maxSeq.get(hub, instanceId, executionId) as { seq: number | null }).seq;
+  return max === null ? 0 : max + 1;
+}
+
 /**
- * When `next` may commit with its activity's completion (see `FollowingStep`): the instance has
- * the step's execution and status, no live lease, no visible message and exactly the history the
- * step saw.
+ * The instance's row when `next` may commit with its activity's completion (see `FollowingStep`):
+ * the instance has the step's execution and status, no live lease, no visible message and
+ * exactly the history the step saw.
  */
 export function followingStepApplies(
   s: Statements,
@@ -217,13 +222,13 @@ export function followingStepApplies(
   if (!row || row.execution_id !== next.executionId || row.runtime_status !== next.runtimeStatus) return;
   if (row.lease_token !== null && Number(row.lease_expires_at) > now) return;
   if (s.hasVisibleMessage.get(hub, instanceId, now)) return;
-  const max = (s.maxSeq.get(hub, instanceId, row.execution_id) as { seq: number | null }).seq;
-  return (max === null ? 0 : max + 1) === next.historyLength ? row : undefined;
+  return historyLength(s, hub, instanceId, row.execution_id) === next.historyLength ? row : undefined;
 }
 
 /**
  * Writes a checkpoint of the instance whose row (as read in this transaction) is `row`, and
- * releases its lease. Returns the new activity tasks the budget claimed.
+ * releases its lease. Returns the new activity tasks the budget claimed. `following` is the
+ * checked `FollowingStep` this checkpoint belongs to, if it is one.
  */
 export function writeCheckpoint(
   s: Statements,
@@ -232,6 +237,7 @@ export function writeCheckpoint(
   checkpoint: Checkpoint,
   batch: NotificationBatch,
   budget: ClaimBudget,
+  following?: FollowingStep,
 ): ActivityWorkItem[] {
   const instanceId = row.instance_id;
   const update = checkpoint.instance;
@@ -239,8 +245,7 @@ export function writeCheckpoint(
   if (checkpoint.history.mode === "replace") {
     s.deleteHistory.run(hub, instanceId);
   } else {
-    const max = s.maxSeq.get(hub, instanceId, update.executionId) as { seq: number | null };
-    seq = max.seq === null ? 0 : max.seq + 1;
+    seq = following ? following.historyLength : historyLength(s, hub, instanceId, update.executionId);
   }
   for (const event of checkpoint.history.events) {
     s.insertHistory.run(hub, instanceId, update.executionId, seq++, JSON.stringify(event));
@@ -250,19 +255,19 @@ export function writeCheckpoint(
     if (n !== undefined) s.deleteMessage.run(hub, instanceId, n);
   }
   const hasInput = Object.hasOwn(update, "input");
-  s.updateInstance.run({
+  s.updateInstance.run(
+    update.executionId,
+    update.runtimeStatus,
+    hasInput ? 1 : 0,
+    hasInput ? null_(update.input) : null,
+    null_(update.output),
+    null_(update.customStatus),
+    json(update.failure),
+    update.lastUpdatedAt,
+    null_(update.completedAt),
     hub,
     instanceId,
-    executionId: update.executionId,
-    runtimeStatus: update.runtimeStatus,
-    hasInput: hasInput ? 1 : 0,
-    input: hasInput ? null_(update.input) : null,
-    output: null_(update.output),
-    customStatus: null_(update.customStatus),
-    failure: json(update.failure),
-    lastUpdatedAt: update.lastUpdatedAt,
-    completedAt: null_(update.completedAt),
-  });
+  );
   if (row.runtime_status !== update.runtimeStatus) batch.instanceUpdated(instanceId, update.runtimeStatus);
   const now = Date.now();
   const claimed: ActivityWorkItem[] = [];
@@ -304,6 +309,7 @@ export function writeCheckpoint(
       insertInstance(s, hub, child, batch);
     }
   }
-  if (s.hasMessages.get(hub, instanceId)) batch.orchestrationWork(instanceId);
+  // Messages that arrived while the lease was held (a following step saw none visible).
+  if (!following && s.hasMessages.get(hub, instanceId)) batch.orchestrationWork(instanceId);
   return claimed;
 }

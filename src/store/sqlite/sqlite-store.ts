@@ -423,7 +423,7 @@ export class SqliteStore implements Store {
           s.deleteTask.run(hub, task.id);
           const row = next && followingStepApplies(s, hub, task.instance_id, next, now);
           if (next && row)
-            return committedWith(writeCheckpoint(s, hub, row, next.checkpoint, batch, budget), true);
+            return committedWith(writeCheckpoint(s, hub, row, next.checkpoint, batch, budget, next), true);
           const message = { instanceId: task.instance_id, executionId: task.execution_id, event: result };
           insertMessage(s, hub, { ...message, visibleAt: now }, batch);
           return committedWith([], next ? false : undefined);

@@ -59,11 +59,10 @@ const SQL = {
   ensureInstance: `INSERT OR IGNORE INTO instances (hub, instance_id, name, execution_id, runtime_status, created_at,
          last_updated_at) VALUES (?, ?, ?, ?, 'Pending', ?, ?)`,
   setStatus: "UPDATE instances SET runtime_status = ?, last_updated_at = ? WHERE hub = ? AND instance_id = ?",
-  updateInstance: `UPDATE instances SET execution_id = @executionId, runtime_status = @runtimeStatus,
-         input = CASE WHEN @hasInput THEN @input ELSE input END, output = @output,
-         custom_status = @customStatus, failure = @failure, last_updated_at = @lastUpdatedAt,
-         completed_at = @completedAt, lease_worker = NULL, lease_token = NULL, lease_expires_at = NULL
-       WHERE hub = @hub AND instance_id = @instanceId`,
+  updateInstance: `UPDATE instances SET execution_id = ?, runtime_status = ?,
+         input = CASE WHEN ? THEN ? ELSE input END, output = ?, custom_status = ?, failure = ?,
+         last_updated_at = ?, completed_at = ?, lease_worker = NULL, lease_token = NULL, lease_expires_at = NULL
+       WHERE hub = ? AND instance_id = ?`,
   setLease:
     "UPDATE instances SET lease_worker = ?, lease_token = ?, lease_expires_at = ? WHERE hub = ? AND instance_id = ?",
   renewLease:
