@@ -51,9 +51,9 @@ export function runOrchestrationStep(
 ): StepOutput {
   const { instance, now } = input;
   const consumedMessageIds = input.messages.map((m) => m.id);
-  const applicable = input.messages.filter(
-    (m) => m.executionId === undefined || m.executionId === instance.executionId,
-  );
+  const isApplicable = (m: InboxMessage): boolean =>
+    m.executionId === undefined || m.executionId === instance.executionId;
+  const applicable = input.messages.filter(isApplicable);
   const rewind = applicable.find((m) => m.event.kind === "ExecutionRewound");
   // The client flips a rewound instance from Failed to Pending when it records the request, so
   // "failed" is read from history: the execution ended with a Failed completion.
@@ -66,7 +66,8 @@ export function runOrchestrationStep(
       checkpoint: unchanged(instance, consumedMessageIds, releaseGrants(instance, input.messages, now)),
     };
   }
-  const stale = input.messages.filter((m) => !applicable.includes(m));
+  const stale =
+    applicable.length === input.messages.length ? [] : input.messages.filter((m) => !isApplicable(m));
   // Only stale messages (for an older execution) or a rewind of an instance that is not Failed.
   const nothingApplies = applicable.every((m) => m.event.kind === "ExecutionRewound");
   if (!rewinding && input.messages.length > 0 && nothingApplies) {

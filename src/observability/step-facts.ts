@@ -69,19 +69,50 @@ export interface StepFacts {
   now: Date;
 }
 
-/** Finds the event an action's sequence number created, scanning the most recent events first. */
-function byEventId(
-  history: readonly HistoryEvent[],
-  newEvents: readonly HistoryEvent[],
-  eventId: number,
-): HistoryEvent | undefined {
-  for (const events of [newEvents, history]) {
-    for (let i = events.length - 1; i >= 0; i--) {
-      const event = events[i];
-      if (event && event.eventId === eventId && event.kind !== "ExecutionStarted") return event;
+/** Kinds of events that point back to the event of the action they complete. */
+const COMPLETIONS: ReadonlySet<HistoryEvent["kind"]> = new Set([
+  "TaskCompleted",
+  "TaskFailed",
+  "SubOrchestrationInstanceCompleted",
+  "SubOrchestrationInstanceFailed",
+  "TimerFired",
+]);
+
+/** Completions in one step above which their origins are found through an index, not by scans. */
+const INDEX_ABOVE = 8;
+
+/**
+ * Finds the event an action's sequence number created. A step that finishes a few tasks scans the
+ * most recent events first (their origins are usually recent); one that finishes many (a fan-in)
+ * indexes the history once instead of scanning it per task.
+ */
+class Origins {
+  private index: Map<number, HistoryEvent> | undefined;
+
+  constructor(
+    private readonly history: readonly HistoryEvent[],
+    private readonly newEvents: readonly HistoryEvent[],
+    lookups: number,
+  ) {
+    if (lookups > INDEX_ABOVE) {
+      this.index = new Map();
+      for (const events of [history, newEvents]) {
+        for (const e of events)
+          if (e.eventId >= 0 && e.kind !== "ExecutionStarted") this.index.set(e.eventId, e);
+      }
     }
   }
-  return undefined;
+
+  byEventId(eventId: number): HistoryEvent | undefined {
+    if (this.index) return this.index.get(eventId);
+    for (const events of [this.newEvents, this.history]) {
+      for (let i = events.length - 1; i >= 0; i--) {
+        const event = events[i];
+        if (event && event.eventId === eventId && event.kind !== "ExecutionStarted") return event;
+      }
+    }
+    return undefined;
+  }
 }
 
 /** Finds the recorded entity call or lock request with this request ID, most recent events first. */
@@ -146,6 +177,7 @@ export function stepFacts(
     locksGranted: [],
     now,
   };
+  const origins = new Origins(history, newEvents, newEvents.filter((e) => COMPLETIONS.has(e.kind)).length);
   for (const event of newEvents) {
     switch (event.kind) {
       case "TaskScheduled":
@@ -161,7 +193,7 @@ export function stepFacts(
       case "TaskFailed":
       case "SubOrchestrationInstanceCompleted":
       case "SubOrchestrationInstanceFailed": {
-        const origin = byEventId(history, newEvents, event.taskScheduledId);
+        const origin = origins.byEventId(event.taskScheduledId);
         if (origin?.kind !== "TaskScheduled" && origin?.kind !== "SubOrchestrationInstanceCreated") break;
         facts.finished.push({
           kind: origin.kind === "TaskScheduled" ? "activity" : "sub-orchestration",
@@ -178,7 +210,7 @@ export function stepFacts(
         break;
       }
       case "TimerFired": {
-        const origin = byEventId(history, newEvents, event.timerId);
+        const origin = origins.byEventId(event.timerId);
         if (origin?.kind === "TimerCreated")
           facts.timersFired.push({
             timerId: event.timerId,
