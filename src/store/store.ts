@@ -115,6 +115,18 @@ export interface FollowingStep {
   checkpoint: Checkpoint;
 }
 
+/** Options of `Store.createInstance`. */
+export interface CreateOptions {
+  /**
+   * The instance's first step, computed by the creating worker from the start event (for an
+   * instance due now, not one with a later start time). The store commits it with the creation
+   * instead of queueing the start message; its `consumedMessageIds` are ignored.
+   */
+  firstStep?: Checkpoint;
+  /** Leases activity tasks the first step creates to the creating worker (see `ActivityClaim`). */
+  claim?: ActivityClaim;
+}
+
 /** One activity completion of `Store.completeActivities`. */
 export interface ActivityCompletion {
   lease: ActivityLease;
@@ -229,9 +241,11 @@ export interface Store {
    * Creates an instance row (status Pending) and queues its start message, atomically.
    * Throws `InstanceAlreadyExistsError` when an instance with the ID is Pending, Running or
    * Suspended. A terminal instance with the ID is replaced: its history, inbox and activity
-   * tasks are deleted first.
+   * tasks are deleted first. With `options.firstStep`, the row is created and the step committed
+   * in the same transaction (no start message is queued); the result is the activity tasks the
+   * step created that `options.claim` leased to the creating worker (always [] without a claim).
    */
-  createInstance(hub: string, instance: NewInstance): Promise<void>;
+  createInstance(hub: string, instance: NewInstance, options?: CreateOptions): Promise<ActivityWorkItem[]>;
 
   /**
    * Adds a message to an instance's inbox. Throws `InstanceNotFoundError` when the instance does

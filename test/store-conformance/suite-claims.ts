@@ -1,12 +1,19 @@
 /**
  * Conformance: commits that lease the activity tasks they create to the committing worker
- * (`ActivityClaim`), and activity completions that commit the instance's following step in the
- * result's place when, and only when, the instance is exactly as the step assumed.
+ * (`ActivityClaim`), activity completions that commit the instance's following step in the
+ * result's place when, and only when, the instance is exactly as the step assumed, and creations
+ * that commit the instance's first step.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { makeEvent } from "../../src/core/events.js";
-import type { ActivityClaim, ActivityWorkItem, FollowingStep, Store } from "../../src/store/store.js";
+import type {
+  ActivityClaim,
+  ActivityWorkItem,
+  Checkpoint,
+  FollowingStep,
+  Store,
+} from "../../src/store/store.js";
 import {
   ACT,
   activityTask,
@@ -21,6 +28,7 @@ import {
   rejectsWithCode,
   type StoreHarness,
   someEvents,
+  startedEvent,
   taskCompleted,
   WORKER,
 } from "./fixtures.js";
@@ -70,7 +78,27 @@ function stepAfterTask0(id: string, fields: Partial<Omit<FollowingStep, "checkpo
   };
 }
 
-/** Declares the claim and following-step tests. */
+/** The first step of instance `id`: started, Running, scheduling `Act` task 0 and `OtherAct` task 1. */
+function firstStepOf(id: string): Checkpoint {
+  return {
+    history: {
+      mode: "append",
+      events: [
+        makeEvent(ISO, { kind: "OrchestratorStarted" }),
+        startedEvent(id, `${id}-e1`),
+        makeEvent(ISO, { kind: "TaskScheduled", eventId: 0, name: ACT, input: "0" }),
+        makeEvent(ISO, { kind: "TaskScheduled", eventId: 1, name: OTHER_ACT, input: "1" }),
+      ],
+    },
+    consumedMessageIds: [],
+    instance: { executionId: `${id}-e1`, runtimeStatus: "Running", lastUpdatedAt: Date.now() },
+    activities: [activityTask(id, `${id}-e1`, 0), activityTask(id, `${id}-e1`, 1, OTHER_ACT)],
+    messages: [],
+    children: [],
+  };
+}
+
+/** Declares the claim, following-step and first-step tests. */
 export function claimTests(h: StoreHarness): void {
   describe("claimed activity tasks and following steps", () => {
     test("a commit claims up to max new tasks of the claimed names, leased to the worker", async () => {
@@ -255,6 +283,53 @@ export function claimTests(h: StoreHarness): void {
         await h.store.leaseOrchestrations(HUB, WORKER, [ORCH], LONG_LEASE, { max: 1 }),
         [],
       );
+    });
+
+    test("a creation with a first step commits it instead of queueing the start message", async () => {
+      const claimed = await h.store.createInstance(HUB, newInstance("s"), {
+        firstStep: firstStepOf("s"),
+        claim: claimOf(5),
+      });
+      assert.deepStrictEqual(
+        claimed.map((c) => [c.task.instanceId, c.task.taskId, c.lease.workerId, c.task.deliveryCount]),
+        [["s", 0, WORKER, 1]],
+      );
+      const row = await h.store.getInstance(HUB, "s");
+      assert.equal(row?.runtimeStatus, "Running");
+      assert.equal(row?.executionId, "s-e1");
+      assert.deepStrictEqual(
+        (await h.store.getHistory(HUB, "s")).map((e) => e.kind),
+        ["OrchestratorStarted", "ExecutionStarted", "TaskScheduled", "TaskScheduled"],
+      );
+      assert.deepStrictEqual(
+        await h.store.leaseOrchestrations(HUB, WORKER, [ORCH], LONG_LEASE, { max: 5 }),
+        [],
+        "no start message",
+      );
+      const [other] = await h.store.leaseActivities(HUB, "other", [ACT, OTHER_ACT], LONG_LEASE, 5);
+      assert.equal(other?.task.name, OTHER_ACT, "the unclaimed task is queued");
+      assert.deepStrictEqual(
+        await h.store.createInstance(HUB, newInstance("plain")),
+        [],
+        "no step, no claims",
+      );
+    });
+
+    test("a creation with a first step conflicts like any other, and replaces a terminal instance", async () => {
+      await instanceWithStatus(h.store, "busy", "Running", {
+        history: { mode: "append", events: someEvents(1) },
+      });
+      await rejectsWithCode(
+        h.store.createInstance(HUB, newInstance("busy"), { firstStep: firstStepOf("busy") }),
+        "INSTANCE_ALREADY_EXISTS",
+      );
+      assert.equal((await h.store.getHistory(HUB, "busy")).length, 2, "nothing written");
+      await instanceWithStatus(h.store, "done", "Completed", {
+        history: { mode: "append", events: someEvents(2) },
+      });
+      await h.store.createInstance(HUB, newInstance("done"), { firstStep: firstStepOf("done") });
+      assert.equal((await h.store.getInstance(HUB, "done"))?.runtimeStatus, "Running");
+      assert.equal((await h.store.getHistory(HUB, "done")).length, 4, "only the new execution's step");
     });
 
     test("two completions for one instance: only a step that still matches commits", async () => {

@@ -172,9 +172,14 @@ export class HubState {
     for (const [seq, t] of this.tasks) if (t.task.instanceId === instanceId) this.tasks.delete(seq);
   }
 
-  /** Replaces any existing (terminal) instance with a fresh Pending one and its start message. */
-  insertInstance(instance: NewInstance, batch: NotificationBatch): void {
-    this.deleteInstance(instance.instanceId);
+  /**
+   * Replaces any existing (terminal) instance with a fresh Pending one and (unless `queueStart` is
+   * false: its first step is written next) its start message. Without a row, only messages that
+   * arrived for the ID before it existed are dropped.
+   */
+  insertInstance(instance: NewInstance, batch: NotificationBatch, queueStart = true): void {
+    if (this.instances.has(instance.instanceId)) this.deleteInstance(instance.instanceId);
+    else this.deleteMessages(instance.instanceId);
     const record: InstanceRecord = stripUndefined({
       instanceId: instance.instanceId,
       name: instance.name,
@@ -187,6 +192,7 @@ export class HubState {
     });
     this.instances.set(instance.instanceId, { record });
     batch.instanceUpdated(instance.instanceId, "Pending");
+    if (!queueStart) return;
     this.insertMessage(
       {
         instanceId: instance.instanceId,

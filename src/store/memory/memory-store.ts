@@ -40,6 +40,7 @@ import type {
   AppendOptions,
   Checkpoint,
   CommitOutcome,
+  CreateOptions,
   FollowingStep,
   InstanceFilter,
   InstancePage,
@@ -90,16 +91,30 @@ export class MemoryStore implements Store {
     this.notifications.clear();
   }
 
-  /** Creates a Pending instance and queues its start message; replaces a terminal instance. */
-  async createInstance(hub: string, instance: NewInstance): Promise<void> {
+  /**
+   * Creates a Pending instance and queues its start message (or commits its first step);
+   * replaces a terminal instance. Returns the claimed tasks of the first step.
+   */
+  async createInstance(
+    hub: string,
+    instance: NewInstance,
+    options: CreateOptions = {},
+  ): Promise<ActivityWorkItem[]> {
     const h = this.hub(hub);
+    const budget = new ClaimBudget(options.claim, Date.now());
     const existing = h.instances.get(instance.instanceId);
     if (existing && isActiveStatus(existing.record.runtimeStatus)) {
       throw new InstanceAlreadyExistsError(instance.instanceId, existing.record.runtimeStatus);
     }
     const batch = new NotificationBatch();
-    h.insertInstance(instance, batch);
+    const { firstStep } = options;
+    h.insertInstance(instance, batch, firstStep === undefined);
+    const created = h.instances.get(instance.instanceId)!;
+    const claimed = firstStep
+      ? this.applyCheckpoint(h, hub, created, { ...firstStep, consumedMessageIds: [] }, batch, budget)
+      : [];
     this.emit(hub, batch);
+    return claimed;
   }
 
   /** Adds a message to an existing instance's inbox (or, with `ensureTarget`, creates the row). */

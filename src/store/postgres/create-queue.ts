@@ -2,26 +2,44 @@
  * Group creation for the PostgreSQL store: the `createInstance` calls of one turn of the event
  * loop (a web server starting many orchestrations at once, a benchmark) go to the database as one
  * call per hub, one transaction and one WAL flush, instead of one round trip each competing for
- * the pool. Each call still settles on its own: created, or `InstanceAlreadyExistsError`.
+ * the pool. Each call still settles on its own: created (with the tasks its first step claimed),
+ * or `InstanceAlreadyExistsError`. The claims of one batch's calls (one hub's worker) add up.
  */
 import { InstanceAlreadyExistsError } from "../../core/errors.js";
-import type { NewInstance } from "../store.js";
-import { instanceJson, toNotifications } from "./operations.js";
-import type { WorkBinding } from "./work.js";
+import type { ActivityClaim, ActivityWorkItem, CreateOptions, NewInstance } from "../store.js";
+import { checkpointJson, instanceJson, toNotifications } from "./operations.js";
+import { claimedWorkItems, claimJson, type TaskRow, type WorkBinding } from "./work.js";
 
 /** Largest number of instances created in one call. */
 const MAX_BATCH = 500;
 
 interface PendingCreate {
   instance: NewInstance;
-  resolve: () => void;
+  options: CreateOptions;
+  resolve: (claimed: ActivityWorkItem[]) => void;
   reject: (err: unknown) => void;
 }
 
 /** What `refrain_create_instances` returns. */
 interface CreateResult {
   conflicts: { index: number; status: string }[];
+  claimed: Record<string, TaskRow[]>;
   notes: unknown;
+}
+
+/**
+ * The claim of a batch: the sum of its calls' claims, all of one worker (a call claiming for
+ * another worker claims nothing in this batch).
+ */
+function batchClaim(batch: readonly PendingCreate[]): ActivityClaim | undefined {
+  let total: ActivityClaim | undefined;
+  for (const { options } of batch) {
+    const claim = options.claim;
+    if (!claim) continue;
+    if (!total) total = { ...claim };
+    else if (claim.workerId === total.workerId) total.max += claim.max;
+  }
+  return total;
 }
 
 /** Coalesces concurrent instance creations into batched calls. */
@@ -32,10 +50,10 @@ export class CreateQueue {
   constructor(private readonly b: WorkBinding) {}
 
   /** Queues one creation; settles when its batch committed (or failed). */
-  create(hub: string, instance: NewInstance): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  create(hub: string, instance: NewInstance, options: CreateOptions): Promise<ActivityWorkItem[]> {
+    return new Promise<ActivityWorkItem[]>((resolve, reject) => {
       const list = this.pending.get(hub) ?? [];
-      list.push({ instance, resolve, reject });
+      list.push({ instance, options, resolve, reject });
       this.pending.set(hub, list);
       if (this.scheduled) return;
       this.scheduled = true;
@@ -57,13 +75,20 @@ export class CreateQueue {
     // In instance-ID order, so concurrent batches lock rows in one order and cannot deadlock.
     const order = batch.map((_, i) => i);
     order.sort((x, y) => (batch[x]!.instance.instanceId < batch[y]!.instance.instanceId ? -1 : 1));
-    const body = JSON.stringify(order.map((i) => instanceJson(batch[i]!.instance)));
+    const body = JSON.stringify(
+      order.map((i) => {
+        const { instance, options } = batch[i]!;
+        const item = instanceJson(instance);
+        return options.firstStep ? { ...item, firstStep: checkpointJson(options.firstStep) } : item;
+      }),
+    );
     let result: CreateResult;
     try {
+      const claim = claimJson(batchClaim(batch), Date.now());
       result = await this.b.run("createInstance", undefined, async (db, attempt) => {
         const { rows } = await db.query<{ result: CreateResult }>(
-          `SELECT ${this.b.schema}.refrain_create_instances($1, $2::json, $3, $4) AS result`,
-          [hub, body, attempt > 1, this.b.origin],
+          `SELECT ${this.b.schema}.refrain_create_instances($1, $2::jsonb, $3, $4, $5, $6::jsonb) AS result`,
+          [hub, body, attempt > 1, this.b.origin, Date.now(), claim],
         );
         return rows[0]!.result;
       });
@@ -74,9 +99,10 @@ export class CreateQueue {
     this.b.emit(hub, toNotifications(result.notes));
     this.b.wrote(batch.length);
     const refused = new Map(result.conflicts.map((c) => [order[c.index]!, c.status]));
+    const claimed = new Map(Object.entries(result.claimed).map(([k, rows]) => [order[Number(k)]!, rows]));
     batch.forEach((p, i) => {
       const status = refused.get(i);
-      if (status === undefined) p.resolve();
+      if (status === undefined) p.resolve(claimedWorkItems(hub, claimed.get(i)));
       else p.reject(new InstanceAlreadyExistsError(p.instance.instanceId, status));
     });
   }

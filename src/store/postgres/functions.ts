@@ -90,7 +90,7 @@ const HELPERS = (s: string, channel: string): string => `
       FROM unnest(p_items) WITH ORDINALITY AS t(i, ord) ORDER BY ord;
     INSERT INTO ${s}.inbox (hub, instance_id, execution_id, event, visible_at)
       SELECT p_hub, i->>'instanceId', i->>'executionId', i->>'started', (i->>'visibleAt')::bigint
-      FROM unnest(p_items) WITH ORDINALITY AS t(i, ord) ORDER BY ord;
+      FROM unnest(p_items) WITH ORDINALITY AS t(i, ord) WHERE NOT (i ? 'firstStep') ORDER BY ord;
     RETURN (SELECT jsonb_agg(n) FROM (
       SELECT jsonb_build_object('kind', 'instance-updated', 'instanceId', i->>'instanceId', 'runtimeStatus', 'Pending') AS n
         FROM unnest(p_items) AS i
@@ -108,22 +108,30 @@ const ENTRY_POINTS = (s: string): string => `
   -- createInstances: creates each {instance} of p_items in order. An item whose ID an active
   -- instance holds is refused: its index and that status are returned in conflicts. With
   -- p_accept_same (a retry after an unknown outcome), a row with the item's execution is success.
-  -- Returns {conflicts: [{index, status}], notes}.
-  CREATE OR REPLACE FUNCTION ${s}.refrain_create_instances(p_hub text, p_items json, p_accept_same boolean,
-    p_origin text) RETURNS json ${FN} AS $$
+  -- An item with a firstStep (a checkpoint) gets no start message: the step is committed instead,
+  -- claiming new tasks as p_claim allows (see refrain_commit_orchestrations).
+  -- Returns {conflicts: [{index, status}], claimed: {index: [task rows]}, notes}.
+  CREATE OR REPLACE FUNCTION ${s}.refrain_create_instances(p_hub text, p_items jsonb, p_accept_same boolean,
+    p_origin text, p_now bigint, p_claim jsonb) RETURNS json ${FN} AS $$
   DECLARE
     v_rows jsonb := ${s}.refrain_lock_instances(p_hub,
-      ARRAY(SELECT value->>'instanceId' FROM json_array_elements(p_items)));
-    v_duplicates boolean := ${s}.refrain_has_duplicates(p_items::jsonb);
-    v_item json;
+      ARRAY(SELECT value->>'instanceId' FROM jsonb_array_elements(p_items)));
+    v_duplicates boolean := ${s}.refrain_has_duplicates(p_items);
+    v_item jsonb;
     v_row jsonb;
     v_ord integer := 0;
     v_conflicts json[] := '{}';
     v_new jsonb[] := '{}';
+    v_stepped integer[] := '{}';
     v_replace text[] := '{}';
     v_known text[] := '{}';
+    v_notes jsonb;
+    v_one jsonb;
+    v_count integer;
+    v_claim jsonb := p_claim;
+    v_claimed jsonb := '{}';
   BEGIN
-    FOR v_item IN SELECT value FROM json_array_elements(p_items) LOOP
+    FOR v_item IN SELECT value FROM jsonb_array_elements(p_items) LOOP
       v_row := v_rows->(v_item->>'instanceId');
       IF v_row IS NOT NULL AND p_accept_same AND v_row->>1 = v_item->>'executionId' THEN
         v_known := v_known || (v_item->>'instanceId');
@@ -133,16 +141,34 @@ const ENTRY_POINTS = (s: string): string => `
         IF v_row IS NOT NULL THEN
           v_replace := v_replace || (v_item->>'instanceId');
         END IF;
-        v_new := v_new || v_item::jsonb;
+        v_new := v_new || v_item;
+        IF v_item ? 'firstStep' THEN
+          v_stepped := v_stepped || v_ord;
+        END IF;
         IF v_duplicates THEN
           v_rows := v_rows || jsonb_build_object(v_item->>'instanceId', jsonb_build_array('Pending', v_item->>'executionId'));
         END IF;
       END IF;
       v_ord := v_ord + 1;
     END LOOP;
-    RETURN json_build_object('conflicts', array_to_json(v_conflicts), 'notes', ${s}.refrain_notify(p_hub, p_origin,
-      ${s}.refrain_insert_instances(p_hub, v_new, v_replace)
-        || COALESCE((SELECT jsonb_agg(${s}.refrain_work(id)) FROM unnest(v_known) AS id), '[]')));
+    v_notes := ${s}.refrain_insert_instances(p_hub, v_new, v_replace)
+      || COALESCE((SELECT jsonb_agg(${s}.refrain_work(id)) FROM unnest(v_known) AS id), '[]');
+    FOREACH v_ord IN ARRAY v_stepped LOOP
+      v_item := p_items->v_ord;
+      v_one := ${s}.refrain_apply_checkpoint(p_hub, v_item->>'instanceId', NULL, v_item->'firstStep', p_now, v_claim,
+        jsonb_build_object('executionId', v_item->>'executionId', 'runtimeStatus', 'Pending', 'historyLength', 0));
+      IF v_one IS NULL THEN
+        RAISE EXCEPTION 'the first step of % could not be committed', v_item->>'instanceId';
+      END IF;
+      v_notes := v_notes || (v_one->'notes');
+      v_count := jsonb_array_length(v_one->'claimed');
+      IF v_count > 0 THEN
+        v_claimed := v_claimed || jsonb_build_object(v_ord::text, v_one->'claimed');
+        v_claim := jsonb_set(v_claim, '{max}', to_jsonb((v_claim->>'max')::integer - v_count));
+      END IF;
+    END LOOP;
+    RETURN json_build_object('conflicts', array_to_json(v_conflicts), 'claimed', v_claimed,
+      'notes', ${s}.refrain_notify(p_hub, p_origin, v_notes));
   END $$;
 
   -- appendMessage. RF003 when there is no instance (a message with ensureTarget creates it); RF004 (message: status) when p_only_if_active

@@ -38,6 +38,7 @@ import type {
   AppendOptions,
   Checkpoint,
   CommitOutcome,
+  CreateOptions,
   InstanceFilter,
   InstancePage,
   InstanceQuery,
@@ -70,7 +71,7 @@ import {
 import { applyMigrations, channelName } from "./schema.js";
 import { type PostgresStoreOptions, type ResolvedOptions, resolveOptions } from "./setup.js";
 import { StatsWarmup } from "./stats-warmup.js";
-import { PostgresWork } from "./work.js";
+import { claimJson, PostgresWork } from "./work.js";
 
 /** A Store kept in a PostgreSQL schema (kind "postgres"). */
 export class PostgresStore implements Store {
@@ -145,10 +146,18 @@ export class PostgresStore implements Store {
     return this.feed.whenListening();
   }
 
-  /** Creates a Pending instance and queues its start message; replaces a terminal instance. */
-  async createInstance(hub: string, instance: NewInstance): Promise<void> {
+  /**
+   * Creates a Pending instance and queues its start message (or commits its first step);
+   * replaces a terminal instance. Returns the claimed tasks of the first step.
+   */
+  async createInstance(
+    hub: string,
+    instance: NewInstance,
+    options: CreateOptions = {},
+  ): Promise<ActivityWorkItem[]> {
     this.livePool();
-    return this.creates.create(hub, instance);
+    claimJson(options.claim, 0); // a bad claim fails its own call, not the batch it would join
+    return this.creates.create(hub, instance, options);
   }
 
   /** Adds a message to an existing instance's inbox (or, with `ensureTarget`, creates the row). */

@@ -108,9 +108,11 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 3,
-    description: "commits that claim the activity tasks they create; completions with a following step",
+    description:
+      "commits that claim the activity tasks they create; completions with a following step; creations with a first step",
     sql: (s, channel) =>
       `DROP FUNCTION IF EXISTS ${s}.refrain_commit_orchestration(text, text, text, json, bigint, text);
+       DROP FUNCTION IF EXISTS ${s}.refrain_create_instances(text, json, boolean, text);
        DROP FUNCTION IF EXISTS ${s}.refrain_commit_orchestrations(text, json, bigint, text);
        DROP FUNCTION IF EXISTS ${s}.refrain_complete_activities(text, json, bigint, text);
        DROP FUNCTION IF EXISTS ${s}.refrain_apply_checkpoint(text, text, text, jsonb, bigint);\n` +

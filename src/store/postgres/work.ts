@@ -80,10 +80,25 @@ interface BatchResult {
 }
 
 /** A claimed `activity_tasks` row, as `to_jsonb` gives it. */
-type TaskRow = TaskColumns & { lease_worker: string; lease_token: string; lease_expires_at: number };
+export type TaskRow = TaskColumns & { lease_worker: string; lease_token: string; lease_expires_at: number };
 
-/** An `ActivityClaim` as the schema's functions read it. */
-function claimJson(claim: ActivityClaim | undefined, now: number): string | null {
+/** The work items of claimed task rows (none for undefined). */
+export function claimedWorkItems(hub: string, rows: readonly TaskRow[] | undefined): ActivityWorkItem[] {
+  return (rows ?? []).map((row): ActivityWorkItem => {
+    const task = toActivityTask(row);
+    const lease = {
+      hub,
+      taskId: task.id,
+      workerId: row.lease_worker,
+      token: row.lease_token,
+      expiresAt: Number(row.lease_expires_at),
+    };
+    return { lease, task };
+  });
+}
+
+/** An `ActivityClaim` as the schema's functions read it (validated; null for none). */
+export function claimJson(claim: ActivityClaim | undefined, now: number): string | null {
   if (claim === undefined) return null;
   const budget = new ClaimBudget(claim, now); // validates
   return JSON.stringify({
@@ -115,18 +130,10 @@ function outcomes(
   const stepped = new Set(result.stepped ?? []);
   sent.forEach((i, k) => {
     if (lost.has(k)) return;
-    const claimed = (result.claimed[String(k)] ?? []).map((row): ActivityWorkItem => {
-      const task = toActivityTask(row);
-      const lease = {
-        hub,
-        taskId: task.id,
-        workerId: row.lease_worker,
-        token: row.lease_token,
-        expiresAt: Number(row.lease_expires_at),
-      };
-      return { lease, task };
-    });
-    out[i] = committedWith(claimed, withSteps(i) ? stepped.has(k) : undefined);
+    out[i] = committedWith(
+      claimedWorkItems(hub, result.claimed[String(k)]),
+      withSteps(i) ? stepped.has(k) : undefined,
+    );
   });
   return out;
 }

@@ -128,14 +128,21 @@ export function deleteInstance(s: Statements, hub: string, instanceId: string): 
   s.deleteTasks.run(hub, instanceId);
 }
 
-/** Replaces any existing (terminal) instance with a fresh Pending one and its start message. */
+/**
+ * Replaces any existing (terminal) instance with a fresh Pending one and (unless `queueStart` is
+ * false: its first step is written next) its start message; `exists` says whether the row exists.
+ * Without one, only messages that arrived for the ID before it existed are dropped.
+ */
 export function insertInstance(
   s: Statements,
   hub: string,
   instance: NewInstance,
   batch: NotificationBatch,
+  exists: boolean,
+  queueStart = true,
 ): void {
-  deleteInstance(s, hub, instance.instanceId);
+  if (exists) deleteInstance(s, hub, instance.instanceId);
+  else s.deleteInbox.run(hub, instance.instanceId);
   s.insertInstance.run(
     hub,
     instance.instanceId,
@@ -147,6 +154,7 @@ export function insertInstance(
     instance.createdAt,
   );
   batch.instanceUpdated(instance.instanceId, "Pending");
+  if (!queueStart) return;
   insertMessage(
     s,
     hub,
@@ -227,8 +235,9 @@ export function followingStepApplies(
 
 /**
  * Writes a checkpoint of the instance whose row (as read in this transaction) is `row`, and
- * releases its lease. Returns the new activity tasks the budget claimed. `following` is the
- * checked `FollowingStep` this checkpoint belongs to, if it is one.
+ * releases its lease. Returns the new activity tasks the budget claimed. `checkedLength` is the
+ * history length the caller checked in this transaction for a step that needed no lease (a
+ * following step, a first step): no message is waiting then.
  */
 export function writeCheckpoint(
   s: Statements,
@@ -237,7 +246,7 @@ export function writeCheckpoint(
   checkpoint: Checkpoint,
   batch: NotificationBatch,
   budget: ClaimBudget,
-  following?: FollowingStep,
+  checkedLength?: number,
 ): ActivityWorkItem[] {
   const instanceId = row.instance_id;
   const update = checkpoint.instance;
@@ -245,7 +254,7 @@ export function writeCheckpoint(
   if (checkpoint.history.mode === "replace") {
     s.deleteHistory.run(hub, instanceId);
   } else {
-    seq = following ? following.historyLength : historyLength(s, hub, instanceId, update.executionId);
+    seq = checkedLength ?? historyLength(s, hub, instanceId, update.executionId);
   }
   for (const event of checkpoint.history.events) {
     s.insertHistory.run(hub, instanceId, update.executionId, seq++, JSON.stringify(event));
@@ -306,10 +315,10 @@ export function writeCheckpoint(
     if (existing && isActiveStatus(existing.runtime_status as RuntimeStatus)) {
       if (child.conflictReply) insertMessage(s, hub, child.conflictReply, batch);
     } else {
-      insertInstance(s, hub, child, batch);
+      insertInstance(s, hub, child, batch, existing !== undefined);
     }
   }
-  // Messages that arrived while the lease was held (a following step saw none visible).
-  if (!following && s.hasMessages.get(hub, instanceId)) batch.orchestrationWork(instanceId);
+  // Messages that arrived while the lease was held.
+  if (checkedLength === undefined && s.hasMessages.get(hub, instanceId)) batch.orchestrationWork(instanceId);
   return claimed;
 }

@@ -39,6 +39,7 @@ import type {
   AppendOptions,
   Checkpoint,
   CommitOutcome,
+  CreateOptions,
   InstanceFilter,
   InstancePage,
   InstanceQuery,
@@ -142,14 +143,26 @@ export class SqliteStore implements Store {
     this.notifications.clear();
   }
 
-  /** Creates a Pending instance and queues its start message; replaces a terminal instance. */
-  async createInstance(hub: string, instance: NewInstance): Promise<void> {
+  /**
+   * Creates a Pending instance and queues its start message (or commits its first step);
+   * replaces a terminal instance. Returns the claimed tasks of the first step.
+   */
+  async createInstance(
+    hub: string,
+    instance: NewInstance,
+    options: CreateOptions = {},
+  ): Promise<ActivityWorkItem[]> {
+    const budget = new ClaimBudget(options.claim, Date.now());
+    const { firstStep } = options;
     return this.writeSoon(hub, (s, batch) => {
       const row = s.getInstance.get(hub, instance.instanceId) as InstanceRow | undefined;
       if (row && isActiveStatus(row.runtime_status as RuntimeStatus)) {
         throw new InstanceAlreadyExistsError(instance.instanceId, row.runtime_status);
       }
-      insertInstance(s, hub, instance, batch);
+      insertInstance(s, hub, instance, batch, row !== undefined, firstStep === undefined);
+      if (!firstStep) return [];
+      const created = s.getInstance.get(hub, instance.instanceId) as InstanceRow;
+      return writeCheckpoint(s, hub, created, { ...firstStep, consumedMessageIds: [] }, batch, budget, 0);
     });
   }
 
@@ -423,7 +436,10 @@ export class SqliteStore implements Store {
           s.deleteTask.run(hub, task.id);
           const row = next && followingStepApplies(s, hub, task.instance_id, next, now);
           if (next && row)
-            return committedWith(writeCheckpoint(s, hub, row, next.checkpoint, batch, budget, next), true);
+            return committedWith(
+              writeCheckpoint(s, hub, row, next.checkpoint, batch, budget, next.historyLength),
+              true,
+            );
           const message = { instanceId: task.instance_id, executionId: task.execution_id, event: result };
           insertMessage(s, hub, { ...message, visibleAt: now }, batch);
           return committedWith([], next ? false : undefined);
