@@ -21,7 +21,7 @@ import {
   RUNTIME_STATUSES,
   type RuntimeStatus,
 } from "./core/events.js";
-import type { InstanceRecord } from "./core/records.js";
+import type { InstanceRecord, NewInstance } from "./core/records.js";
 import {
   type NameRegistry,
   nameProblem,
@@ -87,6 +87,11 @@ export interface ClientBinding {
   maxPayloadBytes: number;
   /** Origin of the HTTP management API, when configured. */
   httpBaseUrl?: string;
+  /**
+   * Creates an instance, running its first step at once when this process runs it (a started hub
+   * with the orchestrator); without it, `store.createInstance` queues the start message.
+   */
+  create?: (instance: NewInstance) => Promise<void>;
 }
 
 function checkId(instanceId: unknown): string {
@@ -463,7 +468,7 @@ export class DurableClient {
     const now = new Date();
     const executionId = randomUUID();
     const traceContext = currentTraceparent(); // the caller's active span becomes the instance's parent
-    await this.binding.store.createInstance(this.binding.hub, {
+    const instance: NewInstance = {
       instanceId,
       name,
       executionId,
@@ -479,6 +484,8 @@ export class DurableClient {
         ...(traceContext ? { traceContext } : {}),
       }),
       visibleAt: startAt ? startAt.getTime() : now.getTime(),
-    });
+    };
+    if (this.binding.create) await this.binding.create(instance);
+    else await this.binding.store.createInstance(this.binding.hub, instance);
   }
 }

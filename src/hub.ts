@@ -11,6 +11,7 @@ import type { EntityFunction } from "./core/entity-batch.js";
 import { EntityId, entityNameProblem } from "./core/entity-id.js";
 import { InvalidArgumentError, RefrainError } from "./core/errors.js";
 import { HTTP_ACTIVITY_NAME } from "./core/http-types.js";
+import type { NewInstance } from "./core/records.js";
 import {
   type ActivityRef,
   type EntityRef,
@@ -162,6 +163,7 @@ export class TaskHub implements NameRegistry {
       registry: () => this.strictRegistry(),
       maxPayloadBytes: this.settings.maxPayloadBytes,
       httpBaseUrl: checkBaseUrl(options.httpBaseUrl),
+      create: (instance) => this.create(instance),
     });
     this.activities.set(HTTP_ACTIVITY_NAME, httpActivity as ActivityFunction);
   }
@@ -269,7 +271,10 @@ export class TaskHub implements NameRegistry {
     // One group commit for orchestration and entity steps: their checkpoints share transactions,
     // and the activity tasks they create are claimed for this worker's free activity slots.
     const commits = new CommitBatcher<PendingCommit>((items) =>
-      activities.claiming((claim) => this.store.commitOrchestrations(this.name, items, claim)),
+      activities.claiming(
+        (claim) => this.store.commitOrchestrations(this.name, items, claim),
+        ActivityDispatcher.claimedBy,
+      ),
     );
     const orchestrations = new OrchestrationDispatcher(
       rt,
@@ -309,6 +314,30 @@ export class TaskHub implements NameRegistry {
       ]);
     }
     await this.store.close();
+  }
+
+  /**
+   * Creates an instance for the client. When this process runs its orchestrator, the first step
+   * is computed here and committed with the creation (its activity tasks claimed for this
+   * worker): no start message, no lease. Otherwise the start message is queued.
+   */
+  private async create(instance: NewInstance): Promise<void> {
+    const workers = this.workers;
+    const prepared = workers?.orchestrations.prepareFirstStep(instance);
+    if (!workers || !prepared) {
+      await this.store.createInstance(this.name, instance);
+      return;
+    }
+    let committed = false;
+    try {
+      await workers.activities.claiming(
+        (claim) => this.store.createInstance(this.name, instance, { firstStep: prepared.step, claim }),
+        (claimed) => claimed,
+      );
+      committed = true;
+    } finally {
+      prepared.settle(committed);
+    }
   }
 
   private ready(): Promise<void> {

@@ -67,7 +67,8 @@ export interface EntityUnlock {
   entityId: string;
 }
 
-const defaultLogSink: LogSink = (level, instanceId, args) => {
+/** Where `ctx.log` writes when no sink is given: the console, prefixed with the instance ID. */
+export const consoleLogSink: LogSink = (level, instanceId, args) => {
   console[level](`[${instanceId}]`, ...args);
 };
 
@@ -129,7 +130,7 @@ export class OrchestrationExecutor implements ReplayHost {
     this.instanceId = options.instanceId;
     this.registry = options.registry;
     this.maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
-    this.logSink = options.logSink ?? defaultLogSink;
+    this.logSink = options.logSink ?? consoleLogSink;
   }
 
   /** Replays `past` (recorded) events, then applies `fresh` ones, and returns the outcome. */

@@ -18,6 +18,7 @@ import type {
   ActivityTask,
   ActivityWorkItem,
   CommitOutcome,
+  FollowingStep,
 } from "../store/store.js";
 import { CommitBatcher } from "./commit-batcher.js";
 import { faultPoint } from "./faults.js";
@@ -43,14 +44,17 @@ export class ActivityDispatcher {
     private readonly followingStep: (
       task: ActivityTask,
       result: TaskCompletedEvent | TaskFailedEvent,
-    ) => PreparedStep | undefined = () => undefined,
+    ) => PreparedStep<FollowingStep> | undefined = () => undefined,
   ) {
     this.names = [...rt.activities.keys()];
     this.tracing = new ActivityTracing(rt.store, rt.hub);
     this.metrics = new EngineMetrics(rt.hub);
     this.leases = new LeaseRenewer(rt.leaseMs, (lease) => rt.store.renewActivityLease(lease, rt.leaseMs));
     this.completions = new CommitBatcher((items) =>
-      this.claiming((claim) => rt.store.completeActivities(rt.hub, items, claim)),
+      this.claiming(
+        (claim) => rt.store.completeActivities(rt.hub, items, claim),
+        ActivityDispatcher.claimedBy,
+      ),
     );
     this.loop = new WorkLoop({
       name: "activities",
@@ -74,23 +78,29 @@ export class ActivityDispatcher {
   }
 
   /**
-   * Runs a batch commit that claims, for this worker, new activity tasks up to its free slots,
-   * and runs the tasks it claimed at once (no lease transaction of their own).
+   * Runs a write that claims, for this worker, new activity tasks up to its free slots, and runs
+   * the tasks it claimed (`claimedOf` its result) at once, with no lease transaction of their own.
    */
-  async claiming(
-    write: (claim: ActivityClaim | undefined) => Promise<CommitOutcome[]>,
-  ): Promise<CommitOutcome[]> {
+  async claiming<R>(
+    write: (claim: ActivityClaim | undefined) => Promise<R>,
+    claimedOf: (result: R) => readonly ActivityWorkItem[],
+  ): Promise<R> {
     const max = this.names.length > 0 ? this.loop.reserve() : 0;
     const claim: ActivityClaim | undefined =
       max > 0 ? { workerId: this.rt.workerId, names: this.names, leaseMs: this.rt.leaseMs, max } : undefined;
-    let outcomes: CommitOutcome[] = [];
+    let claimed: readonly ActivityWorkItem[] = [];
     try {
-      outcomes = await write(claim);
-      return outcomes;
+      const result = await write(claim);
+      claimed = claimedOf(result);
+      return result;
     } finally {
-      const claimed = outcomes.flatMap((o) => (o.committed ? (o.claimed ?? []) : []));
       this.loop.adopt(claimed, max);
     }
+  }
+
+  /** The tasks claimed by the items of a batch commit. */
+  static claimedBy(outcomes: readonly CommitOutcome[]): ActivityWorkItem[] {
+    return outcomes.flatMap((o) => (o.committed ? (o.claimed ?? []) : []));
   }
 
   /**
@@ -154,7 +164,7 @@ export class ActivityDispatcher {
           ...(prepared && { next: prepared.step }),
         });
       } finally {
-        prepared?.settle(outcome);
+        prepared?.settle(outcome?.committed === true && outcome.stepped === true);
       }
       faultPoint("activity:after-complete");
     } catch (err) {

@@ -8,13 +8,14 @@
  */
 import { randomUUID } from "node:crypto";
 import { LeaseLostError } from "../core/errors.js";
-import type { HistoryEvent, TaskCompletedEvent, TaskFailedEvent } from "../core/events.js";
+import type { HistoryEvent, InboxEvent, TaskCompletedEvent, TaskFailedEvent } from "../core/events.js";
 import {
   applyInstanceUpdate,
   type Checkpoint,
   type InboxMessage,
   type InstanceRecord,
 } from "../core/records.js";
+import { consoleLogSink, type ExecutorOptions } from "../core/replay.js";
 import { runOrchestrationStep } from "../core/runtime-state.js";
 import { EngineMetrics } from "../observability/metrics.js";
 import { type StepFacts, stepFacts } from "../observability/step-facts.js";
@@ -22,8 +23,8 @@ import { logStep } from "../observability/step-log.js";
 import { propagateTraceContext, traceStep } from "../observability/step-trace.js";
 import type {
   ActivityTask,
-  CommitOutcome,
   FollowingStep,
+  NewInstance,
   OrchestrationLease,
   OrchestrationWorkItem,
 } from "../store/store.js";
@@ -32,6 +33,7 @@ import { faultPoint } from "./faults.js";
 import { LeaseRenewer } from "./lease-renewer.js";
 import { ReplayCache, type WarmInstance } from "./replay-cache.js";
 import type { HubRuntime } from "./runtime.js";
+import { StepLogs } from "./step-logs.js";
 import { WorkLoop } from "./work-loop.js";
 
 /** Delay before an instance whose step crashed unexpectedly is retried. */
@@ -43,11 +45,11 @@ export interface PendingCommit {
   checkpoint: Checkpoint;
 }
 
-/** A step computed ahead of an activity's completion, and what to do once the store decided. */
-export interface PreparedStep {
-  step: FollowingStep;
-  /** Called with the completion's outcome (or undefined when it failed): keeps the step's state if it committed. */
-  settle(outcome: CommitOutcome | undefined): void;
+/** A step computed ahead of the write that commits it, and what to do once the store decided. */
+export interface PreparedStep<S> {
+  step: S;
+  /** Called once the write settled: with true, the step committed and its state is kept. */
+  settle(committed: boolean): void;
 }
 
 /** Runs orchestration steps for the hub's registered orchestrators. */
@@ -57,6 +59,11 @@ export class OrchestrationDispatcher {
   private readonly cache: ReplayCache;
   private readonly metrics: EngineMetrics;
   private readonly leases: LeaseRenewer<OrchestrationLease>;
+  /** Set by `stop()`: no more steps are computed ahead. */
+  private stopped = false;
+  /** `ctx.log` lines, held until their step commits. */
+  private readonly logs: StepLogs;
+  private readonly executorOptions: Omit<ExecutorOptions, "instanceId">;
 
   constructor(
     private readonly rt: HubRuntime,
@@ -66,6 +73,12 @@ export class OrchestrationDispatcher {
     this.names = [...rt.orchestrators.keys()];
     this.cache = new ReplayCache(rt.replayCacheSize);
     this.metrics = new EngineMetrics(rt.hub);
+    this.logs = new StepLogs(rt.logSink ?? consoleLogSink);
+    this.executorOptions = {
+      registry: rt.registry,
+      maxPayloadBytes: rt.maxPayloadBytes,
+      logSink: this.logs.write,
+    };
     this.leases = new LeaseRenewer(rt.leaseMs, (lease) =>
       rt.store.renewOrchestrationLease(lease, rt.leaseMs),
     );
@@ -96,6 +109,7 @@ export class OrchestrationDispatcher {
 
   /** Stops leasing and waits for in-flight steps (they are short) to commit. */
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.loop.stopLeasing();
     await this.loop.drain();
   }
@@ -129,16 +143,20 @@ export class OrchestrationDispatcher {
       const began = performance.now();
       const { executor: warm, history } = await this.state(item);
       const now = new Date();
-      const { checkpoint, executor } = runOrchestrationStep(
-        fn,
-        { instance: item.instance, history, messages: item.messages, now, newExecutionId: randomUUID },
-        { registry: rt.registry, maxPayloadBytes: rt.maxPayloadBytes, logSink: rt.logSink },
-        warm,
+      const { result, lines } = this.logs.capture(() =>
+        runOrchestrationStep(
+          fn,
+          { instance: item.instance, history, messages: item.messages, now, newExecutionId: randomUUID },
+          this.executorOptions,
+          warm,
+        ),
       );
+      const { checkpoint, executor } = result;
       const facts = stepFacts(item.instance, history, item.messages, checkpoint, now);
       propagateTraceContext(facts, checkpoint);
       faultPoint("orchestration:before-commit");
       await this.commits.submit({ lease: held.stop(), checkpoint });
+      this.logs.flush(lines);
       this.observe(facts, checkpoint, performance.now() - began);
       this.remember(item.instance, checkpoint, executor, history);
       faultPoint("orchestration:after-commit");
@@ -170,37 +188,73 @@ export class OrchestrationDispatcher {
   prepareFollowingStep(
     task: ActivityTask,
     result: TaskCompletedEvent | TaskFailedEvent,
-  ): PreparedStep | undefined {
-    const rt = this.rt;
+  ): PreparedStep<FollowingStep> | undefined {
     const warm = this.cache.take(task.instanceId, task.executionId);
     if (!warm) return undefined;
-    const fn = rt.orchestrators.get(warm.instance.name);
-    if (!fn || warm.instance.runtimeStatus !== "Running") {
+    if (this.stopped || warm.instance.runtimeStatus !== "Running") {
       this.cache.put(task.instanceId, task.executionId, warm);
       return undefined;
     }
-    const began = performance.now();
-    const now = new Date();
-    const message: InboxMessage = {
-      id: "",
-      instanceId: task.instanceId,
-      executionId: task.executionId,
-      event: result,
-      visibleAt: now.getTime(),
-    };
     const { history, instance } = warm;
     const historyLength = history.length;
+    const prepared = this.prepare(instance, history, result, warm.executor);
+    if (!prepared) return undefined;
+    this.metrics.cacheLookup(true);
+    const { executionId, runtimeStatus } = instance;
+    return { ...prepared, step: { executionId, runtimeStatus, historyLength, checkpoint: prepared.step } };
+  }
+
+  /**
+   * The first step of a new instance this worker runs, computed from its start event, for the
+   * store to commit with the creation; undefined when this worker does not run it now (another
+   * process's orchestrator, a later start time, a stopping worker).
+   */
+  prepareFirstStep(instance: NewInstance): PreparedStep<Checkpoint> | undefined {
+    if (this.stopped || !this.rt.orchestrators.has(instance.name) || instance.visibleAt > Date.now()) return;
+    const record: InstanceRecord = {
+      instanceId: instance.instanceId,
+      name: instance.name,
+      executionId: instance.executionId,
+      runtimeStatus: "Pending",
+      createdAt: instance.createdAt,
+      lastUpdatedAt: instance.createdAt,
+    };
+    if (instance.input !== undefined) record.input = instance.input;
+    if (instance.parent !== undefined) record.parent = instance.parent;
+    return this.prepare(record, [], instance.started, undefined);
+  }
+
+  /**
+   * Runs one step of `instance` over `history` and the one new `event`, outside a lease, and
+   * returns its checkpoint with what to do once the store decided; undefined if the step throws.
+   */
+  private prepare(
+    instance: InstanceRecord,
+    history: HistoryEvent[],
+    event: InboxEvent,
+    warm: WarmInstance["executor"] | undefined,
+  ): PreparedStep<Checkpoint> | undefined {
+    const rt = this.rt;
+    const fn = rt.orchestrators.get(instance.name);
+    if (!fn) return undefined;
+    const began = performance.now();
+    const now = new Date();
+    const { instanceId, executionId } = instance;
+    const message: InboxMessage = { id: "", instanceId, executionId, event, visibleAt: now.getTime() };
     let stepped: ReturnType<typeof runOrchestrationStep>;
+    let lines: Parameters<StepLogs["flush"]>[0];
     try {
-      stepped = runOrchestrationStep(
-        fn,
-        { instance, history, messages: [message], now, newExecutionId: randomUUID },
-        { registry: rt.registry, maxPayloadBytes: rt.maxPayloadBytes, logSink: rt.logSink },
-        warm.executor,
-      );
+      ({ result: stepped, lines } = this.logs.capture(() =>
+        runOrchestrationStep(
+          fn,
+          { instance, history, messages: [message], now, newExecutionId: randomUUID },
+          this.executorOptions,
+          warm,
+        ),
+      ));
     } catch (err) {
-      rt.logger.warn("could not compute the step after an activity; its result is queued instead", {
-        instanceId: task.instanceId,
+      rt.logger.warn("could not compute a step ahead; the message is queued instead", {
+        instanceId,
         name: instance.name,
         error: String(err),
       });
@@ -209,16 +263,11 @@ export class OrchestrationDispatcher {
     const checkpoint: Checkpoint = { ...stepped.checkpoint, consumedMessageIds: [] };
     const facts = stepFacts(instance, history, [message], checkpoint, now);
     propagateTraceContext(facts, checkpoint);
-    this.metrics.cacheLookup(true);
     return {
-      step: {
-        executionId: instance.executionId,
-        runtimeStatus: instance.runtimeStatus,
-        historyLength,
-        checkpoint,
-      },
-      settle: (outcome) => {
-        if (!outcome?.committed || !outcome.stepped) return;
+      step: checkpoint,
+      settle: (committed) => {
+        if (!committed) return;
+        this.logs.flush(lines);
         this.observe(facts, checkpoint, performance.now() - began);
         this.remember(instance, checkpoint, stepped.executor, history);
       },

@@ -1,6 +1,7 @@
 /**
- * Following steps: a worker that holds an instance warm commits the step after an activity with
- * the activity's completion, and runs the activities its commits claim without leasing them. The
+ * Steps computed ahead: a worker that starts an instance it runs commits the first step with the
+ * creation; one that holds an instance warm commits the step after an activity with the
+ * activity's completion; and it runs the activities its commits claim without leasing them. The
  * tests check that this saves the leases and never changes what happens: a message that arrived
  * first, a suspension or a termination during the activity each wins over the shortcut.
  */
@@ -13,6 +14,7 @@ import {
   gate,
   historyActions,
   historyKinds,
+  rejectsWithCode,
   STORE_KINDS,
   sleep,
   statusBecomes,
@@ -52,7 +54,7 @@ for (const kind of STORE_KINDS) {
   describe(`following steps (${kind})`, storeSuiteOptions(kind), () => {
     const env = useHubEnv(kind);
 
-    test("a warm chain leases once; its history is what cold replay writes", async () => {
+    test("a warm chain is never leased; its history is what cold replay writes", async () => {
       const warmStore = env.store();
       const warm = countLeases(warmStore, "warm");
       const hub = env.hub({ name: "warm", store: warmStore });
@@ -60,7 +62,11 @@ for (const kind of STORE_KINDS) {
       await hub.start();
       const id = await hub.client.startNew("Chain", { input: 10 });
       assert.equal((await hub.client.waitForCompletion(id, { timeoutMs: 20_000 })).output, 15);
-      assert.deepEqual(warm, { orchestrations: 1, activities: 0 }, "only the start is leased");
+      assert.deepEqual(
+        warm,
+        { orchestrations: 0, activities: 0 },
+        "the first step commits with the creation, each next one with its activity's completion",
+      );
       const warmKinds = await historyKinds(hub.client, id);
 
       const coldStore = env.store();
@@ -70,41 +76,76 @@ for (const kind of STORE_KINDS) {
       await coldHub.start();
       const coldId = await coldHub.client.startNew("Chain", { input: 10 });
       assert.equal((await coldHub.client.waitForCompletion(coldId, { timeoutMs: 20_000 })).output, 15);
-      assert.equal(cold.orchestrations, 6, "without warm state every step is leased");
+      assert.equal(cold.orchestrations, 5, "without warm state every step after the first is leased");
       assert.deepEqual(await historyKinds(coldHub.client, coldId), warmKinds);
     });
 
-    test("an event that arrived during the activity is recorded before the activity's result", async () => {
+    test("an event waiting when the activity ends goes first; the refused step logs nothing", async () => {
+      const store = env.store();
+      let paused = false;
+      const lease = store.leaseOrchestrations.bind(store);
+      store.leaseOrchestrations = async (...args) => (paused ? [] : lease(...args));
       const slow = gate();
-      const hub = env.hub();
+      const logged: unknown[] = [];
+      const hub = env.hub({
+        store,
+        maxIdleMs: 50,
+        orchestrationLog: (_level, _id, args) => logged.push(args[0]),
+      });
       hub.activity("Slow", async () => {
         await slow.promise;
         return "done";
       });
-      hub.orchestrator("Both", function* (ctx) {
-        const first = yield* ctx.callActivity<string>("Inc0", 0);
-        const work = ctx.callActivity<string>("Slow");
-        const event = ctx.waitForExternalEvent<string>("Go");
-        const results = yield* ctx.Task.all([work, event]);
-        return [first, ...results];
+      hub.orchestrator("Then", function* (ctx) {
+        const work = yield* ctx.callActivity<string>("Slow");
+        ctx.log.info("slow done");
+        const event = yield* ctx.waitForExternalEvent<string>("Go");
+        return [work, event];
       });
-      hub.activity("Inc0", (n: number) => n + 1);
       await hub.start();
-      const id = await hub.client.startNew("Both", { input: null });
-      await eventually(
-        "the slow activity to be scheduled",
-        async () => (await historyActions(hub.client, id)).filter((k) => k === "TaskScheduled").length === 2,
-      );
+      const id = await hub.client.startNew("Then", { input: null });
+      paused = true; // the event waits in the inbox, unleased, while the activity ends
       await hub.client.raiseEvent(id, "Go", "event");
-      await sleep(50);
       slow.open();
+      await eventually("the result to be queued behind the event", async () => {
+        const queued = await hub.store.queueStats(hub.name, Date.now());
+        return queued.messages === 2;
+      });
+      paused = false;
       const done = await hub.client.waitForCompletion(id, { timeoutMs: 20_000 });
-      assert.deepEqual(done.output, [1, "done", "event"]);
+      assert.deepEqual(done.output, ["done", "event"]);
       const actions = await historyActions(hub.client, id);
       assert.ok(
-        actions.indexOf("EventRaised") < actions.lastIndexOf("TaskCompleted"),
+        actions.indexOf("EventRaised") < actions.indexOf("TaskCompleted"),
         `arrival order kept: ${actions.join(", ")}`,
       );
+      assert.deepEqual(logged, ["slow done"], "the step computed ahead and refused logged nothing");
+    });
+
+    test("a start whose ID is taken runs nothing of its first step", async () => {
+      const ran: string[] = [];
+      const logged: unknown[] = [];
+      const hub = env.hub({ orchestrationLog: (_level, _id, args) => logged.push(args[0]) });
+      const hold = gate();
+      hub.activity("Hold", async (who: string) => {
+        ran.push(who);
+        await hold.promise;
+        return who;
+      });
+      hub.orchestrator("Once", function* (ctx) {
+        ctx.log.info(`first step of ${ctx.getInput<string>()}`);
+        return yield* ctx.callActivity<string>("Hold", ctx.getInput<string>());
+      });
+      await hub.start();
+      await hub.client.startNew("Once", { instanceId: "only", input: "a" });
+      await rejectsWithCode(
+        hub.client.startNew("Once", { instanceId: "only", input: "b" }),
+        "INSTANCE_ALREADY_EXISTS",
+      );
+      hold.open();
+      assert.equal((await hub.client.waitForCompletion("only", { timeoutMs: 20_000 })).output, "a");
+      assert.deepEqual(ran, ["a"]);
+      assert.deepEqual(logged, ["first step of a"]);
     });
 
     test("a result that arrives while the instance is suspended waits for resume", async () => {
