@@ -111,6 +111,8 @@ export class OrchestrationExecutor implements ReplayHost {
   private unlocks: EntityUnlock[] = [];
   private readonly pending = new Map<number, OrchestratorAction>();
   private readonly openTasks = new Map<number, { task: AtomicTask<unknown>; action: OrchestratorAction }>();
+  /** Sub-orchestrations started and not yet seen completed: their tasks, by child instance ID. */
+  private readonly children = new Map<string, AtomicTask<unknown>>();
   private readonly waiters = new Map<string, ExternalEventTask<unknown>[]>();
   private readonly buffered: EventRaisedEvent[] = [];
   private readonly deferred: HistoryEvent[] = [];
@@ -158,8 +160,9 @@ export class OrchestrationExecutor implements ReplayHost {
       }
     }
     const openChildren: string[] = [];
-    for (const { action, task } of this.openTasks.values()) {
-      if (action.kind === "CreateSubOrchestration" && !task.isCompleted) openChildren.push(action.instanceId);
+    for (const [instanceId, task] of this.children) {
+      if (task.isCompleted) this.children.delete(instanceId);
+      else openChildren.push(instanceId);
     }
     return {
       actions,
@@ -190,6 +193,7 @@ export class OrchestrationExecutor implements ReplayHost {
     this.pending.set(action.id, action);
     if (!task) return;
     this.openTasks.set(action.id, { task, action });
+    if (action.kind === "CreateSubOrchestration") this.children.set(action.instanceId, task);
     if (action.kind === "CallEntity") this.entityCalls.set(action.requestId, { task, action });
     else if (task instanceof EntityLockTask) this.lockTasks.set(task.criticalSectionId, task);
   }
