@@ -486,10 +486,11 @@ export class SqliteStore implements Store {
     activityNames: readonly string[],
   ): Promise<number | undefined> {
     return this.query((s) => {
-      const a = (s.nextMessageTime.get(hub, JSON.stringify(orchestratorNames)) as { t: number | null }).t;
-      const b = (s.nextTaskTime.get(hub, JSON.stringify(activityNames)) as { t: number | null }).t;
-      if (a === null) return b ?? undefined;
-      return b === null ? a : Math.min(a, b);
+      const a = (s.nextMessageTime.get(hub, JSON.stringify(orchestratorNames)) as { t: number } | undefined)
+        ?.t;
+      const b = (s.nextTaskTime.get(hub, JSON.stringify(activityNames)) as { t: number } | undefined)?.t;
+      if (a === undefined) return b;
+      return b === undefined ? a : Math.min(a, b);
     });
   }
 

@@ -113,10 +113,13 @@ const SQL = {
   abandonTask: `UPDATE activity_tasks SET lease_worker = NULL, lease_token = NULL, lease_expires_at = NULL, visible_at = ?
        WHERE hub = ? AND id = ? AND lease_token = ?`,
   // Wake-ups.
-  nextMessageTime: `SELECT MIN(m.visible_at) AS t FROM inbox m
-       JOIN instances i ON i.hub = m.hub AND i.instance_id = m.instance_id
-       WHERE m.hub = ? AND i.name ${NAME_IN}`,
-  nextTaskTime: `SELECT MIN(visible_at) AS t FROM activity_tasks WHERE hub = ? AND name ${NAME_IN}`,
+  // Earliest first, through the visible-time index: the join order is forced (CROSS JOIN), else
+  // the planner starts from every instance of the hub.
+  nextMessageTime: `SELECT m.visible_at AS t FROM inbox m
+       CROSS JOIN instances i ON i.hub = m.hub AND i.instance_id = m.instance_id
+       WHERE m.hub = ? AND i.name ${NAME_IN} ORDER BY m.visible_at, m.id LIMIT 1`,
+  nextTaskTime: `SELECT visible_at AS t FROM activity_tasks WHERE hub = ? AND name ${NAME_IN}
+       ORDER BY visible_at, id LIMIT 1`,
   dueMessages: "SELECT COUNT(*) AS n, MIN(visible_at) AS oldest FROM inbox WHERE hub = ? AND visible_at <= ?",
   dueTasks:
     "SELECT COUNT(*) AS n, MIN(visible_at) AS oldest FROM activity_tasks WHERE hub = ? AND visible_at <= ?",
