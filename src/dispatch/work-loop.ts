@@ -126,6 +126,9 @@ export class WorkLoop<T> {
         this.saturated = true;
         await this.sleep(Number.POSITIVE_INFINITY);
         this.saturated = false;
+        // Items finish in groups (a group commit settles many at once): let the rest of this turn
+        // free their slots, so the next lease takes a batch rather than one item at a time.
+        await new Promise((resolve) => setImmediate(resolve));
         continue;
       }
       // The queue was drained (a batch came back short): sleep until woken by new work, a due
