@@ -234,8 +234,8 @@ export class DurableClient {
 
   /**
    * Waits until the instance is Completed, Failed or Terminated and returns its status. Wakes on
-   * in-process notifications; polls (at most every `pollMs`: default 1 s, or 10 s on a store whose
-   * notifications cover other processes, PostgreSQL) for changes made by other processes.
+   * the store's notifications; also re-reads the instance every `pollMs` (default 10 s on a store
+   * whose notifications cover other processes, SQLite and PostgreSQL; 1 s otherwise).
    * Throws `TimeoutError` after `timeoutMs` (default 60 s).
    */
   async waitForCompletion(
@@ -252,8 +252,9 @@ export class DurableClient {
     // Set by a change notified while the status is being read, which `wake` alone would miss.
     let changed = false;
     const unsubscribe = this.watch.watch(instanceId, (status) => {
-      // Only a terminal status ends the wait: other changes need no new read of the instance.
-      if (!isTerminalStatus(status)) return;
+      // Only a terminal status ends the wait: other changes need no new read of the instance (an
+      // unknown change, made by another process, does).
+      if (status !== undefined && !isTerminalStatus(status)) return;
       changed = true;
       wake();
     });

@@ -283,7 +283,11 @@ export class TaskHub implements NameRegistry {
     );
     const entities = new EntityDispatcher(rt, this.options.maxConcurrentEntities ?? 16, commits);
     const unsubscribe = this.store.subscribe(this.name, (n) => {
-      if (n.kind === "orchestration-work") {
+      if (n.kind === "external-change") {
+        orchestrations.wake();
+        activities.wake();
+        entities.wake();
+      } else if (n.kind === "orchestration-work") {
         if (n.instanceId.startsWith("@")) entities.wake();
         else orchestrations.wake();
       } else if (n.kind === "activity-work") activities.wake();

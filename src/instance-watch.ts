@@ -7,9 +7,13 @@
 import type { RuntimeStatus } from "./core/events.js";
 import type { Store } from "./store/store.js";
 
-/** Wakes the waiters of an instance whenever the store reports that its status changed. */
+/**
+ * Wakes the waiters of an instance whenever the store reports that its status changed (with the
+ * new status), and every waiter when another process changed the store in ways it cannot tell
+ * (with undefined: look again).
+ */
 export class InstanceWatch {
-  private readonly waiters = new Map<string, Set<(status: RuntimeStatus) => void>>();
+  private readonly waiters = new Map<string, Set<(status: RuntimeStatus | undefined) => void>>();
   private unsubscribe: (() => void) | undefined;
 
   constructor(
@@ -17,9 +21,16 @@ export class InstanceWatch {
     private readonly hub: string,
   ) {}
 
-  /** Calls `onChange` with the new status at every status change of `instanceId`, until the returned function is called. */
-  watch(instanceId: string, onChange: (status: RuntimeStatus) => void): () => void {
+  /**
+   * Calls `onChange` with the new status at every status change of `instanceId` (undefined: it may
+   * have changed elsewhere), until the returned function is called.
+   */
+  watch(instanceId: string, onChange: (status: RuntimeStatus | undefined) => void): () => void {
     this.unsubscribe ??= this.store.subscribe(this.hub, (n) => {
+      if (n.kind === "external-change") {
+        for (const set of [...this.waiters.values()]) for (const waiter of [...set]) waiter(undefined);
+        return;
+      }
       if (n.kind !== "instance-updated") return;
       for (const waiter of this.waiters.get(n.instanceId) ?? []) waiter(n.runtimeStatus);
     });
@@ -28,7 +39,7 @@ export class InstanceWatch {
       set = new Set();
       this.waiters.set(instanceId, set);
     }
-    const entry = (status: RuntimeStatus): void => onChange(status);
+    const entry = (status: RuntimeStatus | undefined): void => onChange(status);
     set.add(entry);
     return () => {
       set.delete(entry);

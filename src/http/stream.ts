@@ -27,7 +27,8 @@ export async function streamInstance(ctx: RouteContext): Promise<Reply | "stream
   let changed = false;
   let wake: () => void = () => {};
   const unsubscribe = hub.store.subscribe(hub.name, (n) => {
-    if (n.kind === "activity-work" || n.instanceId !== id) return;
+    if (n.kind === "activity-work") return;
+    if (n.kind !== "external-change" && n.instanceId !== id) return;
     changed = true;
     wake();
   });

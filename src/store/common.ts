@@ -244,6 +244,16 @@ export class NotificationHub {
     }
   }
 
+  /** True while any hub has a listener. */
+  get active(): boolean {
+    return this.listeners.size > 0;
+  }
+
+  /** Delivers one notification to the listeners of every hub. */
+  emitToAll(notification: StoreNotification): void {
+    for (const hub of [...this.listeners.keys()]) this.emit(hub, [notification]);
+  }
+
   /** Removes every listener. */
   clear(): void {
     this.listeners.clear();

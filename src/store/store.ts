@@ -189,7 +189,12 @@ export interface InstancePage {
 export type StoreNotification =
   | { kind: "orchestration-work"; instanceId: string }
   | { kind: "activity-work" }
-  | { kind: "instance-updated"; instanceId: string; runtimeStatus: RuntimeStatus };
+  | { kind: "instance-updated"; instanceId: string; runtimeStatus: RuntimeStatus }
+  /**
+   * Another process changed the store, and the store cannot tell what (SQLite): anything a
+   * listener waits for may have changed, so it should look again.
+   */
+  | { kind: "external-change" };
 
 /** Options of `Store.appendMessage`. */
 export interface AppendOptions {

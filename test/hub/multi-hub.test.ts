@@ -180,6 +180,20 @@ describe("several hubs on one SQLite file", () => {
     assert.equal(done.output, "charged 12 elsewhere");
   });
 
+  test("a waiter in one process hears of a completion made by another, without polling", async () => {
+    const worker = env.hub();
+    worker.activity("Charge", (amount: number) => `charged ${amount}`);
+    worker.orchestrator("Pay", pay);
+    await worker.start();
+    const caller = env.hub(); // a client-only process: nothing registered, not started
+    const id = await caller.client.startNew("Pay", { input: 5 });
+    // The safety-net poll comes after 60 s: only a notification ends the wait before that.
+    const waiting = caller.client.waitForCompletion(id, { timeoutMs: 60_000, pollMs: 60_000 });
+    const first = await Promise.race([waiting, sleep(20_000).then(() => "still waiting")]);
+    assert.notEqual(first, "still waiting", "the waiter was not told of the other process's commits");
+    assert.equal((await waiting).output, "charged 5");
+  });
+
   test("hubs with different names share the file but not their instances", async () => {
     const alpha = env.hub({ name: "alpha" });
     alpha.orchestrator(

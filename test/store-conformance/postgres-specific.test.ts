@@ -46,7 +46,7 @@ afterEach(async () => {
 function recorder(store: PostgresStore, hub = HUB): string[] {
   const seen: string[] = [];
   store.subscribe(hub, (n: StoreNotification) => {
-    seen.push(n.kind === "activity-work" ? n.kind : `${n.kind}:${n.instanceId}`);
+    seen.push("instanceId" in n ? `${n.kind}:${n.instanceId}` : n.kind);
   });
   return seen;
 }

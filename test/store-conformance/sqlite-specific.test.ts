@@ -12,6 +12,7 @@ import { afterEach, beforeEach, describe, test } from "node:test";
 import { Database } from "../../src/store/sqlite/driver.js";
 import { SCHEMA_VERSION } from "../../src/store/sqlite/schema.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import { eventually } from "../hub/fixtures.js";
 import {
   activityTask,
   checkpointFor,
@@ -184,6 +185,22 @@ describe("SqliteStore specifics", () => {
     const next = await leaseOrchestration(cli, HUB, "cli");
     assert.equal(next.messages.length, 1);
     await rejectsWithCode(app.commitOrchestration(item.lease, checkpointFor(item)), "LEASE_LOST");
+  });
+
+  test("another connection's commits reach listeners as external-change; the store's own do not", async () => {
+    const app = await openStore();
+    const cli = await openStore();
+    const seen: string[] = [];
+    const unsubscribe = app.subscribe(HUB, (n) => seen.push(n.kind));
+    await app.createInstance(HUB, newInstance("own"));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.ok(
+      !seen.includes("external-change"),
+      `own writes are reported as what they are: ${seen.join(", ")}`,
+    );
+    await cli.appendMessage(HUB, eventMessage("own", "from-cli"));
+    await eventually("the other connection's commit to be noticed", () => seen.includes("external-change"));
+    unsubscribe();
   });
 
   test("several hubs share one file without seeing each other", async () => {

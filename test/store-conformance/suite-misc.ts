@@ -24,12 +24,19 @@ import {
   WORKER,
 } from "./fixtures.js";
 
-const describeNote = (n: StoreNotification): string =>
-  n.kind === "activity-work"
-    ? n.kind
-    : n.kind === "orchestration-work"
-      ? `${n.kind}:${n.instanceId}`
-      : `${n.kind}:${n.instanceId}:${n.runtimeStatus}`;
+const describeNote = (n: StoreNotification): string => {
+  switch (n.kind) {
+    case "activity-work":
+    case "external-change":
+      return n.kind;
+    case "orchestration-work":
+      return `${n.kind}:${n.instanceId}`;
+    case "instance-updated":
+      return `${n.kind}:${n.instanceId}:${n.runtimeStatus}`;
+    default:
+      return n satisfies never;
+  }
+};
 
 /** Declares hub isolation, notification, close and copy tests. */
 export function miscTests(h: StoreHarness): void {

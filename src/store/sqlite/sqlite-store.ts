@@ -78,6 +78,9 @@ import { type InstanceRow, prepareStatements, type Statements, type TaskRow } fr
  */
 const UNSYNCED = { durable: false } as const;
 
+/** How often, while anyone listens, the store checks whether another connection committed. */
+const EXTERNAL_CHECK_MS = 100;
+
 /** A count and the oldest visible time of due work. */
 interface DueRow {
   n: number;
@@ -88,8 +91,8 @@ interface DueRow {
 export class SqliteStore implements Store {
   /** Always "sqlite". */
   readonly kind = "sqlite";
-  /** False: other processes' changes to the file are seen by polling. */
-  readonly notifiesAcrossProcesses = false;
+  /** True: other connections' commits reach listeners as `external-change` (see `subscribe`). */
+  readonly notifiesAcrossProcesses = true;
   /** The database file. */
   readonly path: string;
   private readonly synchronous: "FULL" | "NORMAL";
@@ -98,6 +101,10 @@ export class SqliteStore implements Store {
   private db: BetterSqlite3.Database | undefined;
   private closed = false;
   private readonly notifications = new NotificationHub();
+  /** Checks for other connections' commits while anyone listens. */
+  private externalCheck: NodeJS.Timeout | undefined;
+  /** SQLite's `data_version` at the last check: it changes when another connection commits. */
+  private dataVersion = 0;
 
   /** Configures the store; nothing is opened until `open()`. */
   constructor(options: SqliteStoreOptions = {}) {
@@ -136,6 +143,7 @@ export class SqliteStore implements Store {
   /** Closes the connection; later calls throw `STORE_CLOSED`. */
   async close(): Promise<void> {
     this.closed = true;
+    this.stopExternalCheck();
     const conn = this.conn;
     this.conn = undefined;
     this.db = undefined;
@@ -503,10 +511,43 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** Registers an in-process listener for the hub; returns the unsubscribe function. */
+  /**
+   * Registers a listener for the hub; returns the unsubscribe function. Changes made through this
+   * store are reported as they commit; commits by other connections to the file (another process,
+   * the CLI) as `external-change`, found by a check of SQLite's `data_version` every
+   * `EXTERNAL_CHECK_MS` while anyone listens.
+   */
   subscribe(hub: string, listener: (notification: StoreNotification) => void): () => void {
     this.connection();
-    return this.notifications.subscribe(hub, listener);
+    const unsubscribe = this.notifications.subscribe(hub, listener);
+    if (!this.externalCheck) {
+      this.dataVersion = this.query((s) => s.dataVersion.get() as number);
+      this.externalCheck = setInterval(() => this.checkExternalChanges(), EXTERNAL_CHECK_MS);
+      this.externalCheck.unref();
+    }
+    return () => {
+      unsubscribe();
+      if (!this.notifications.active) this.stopExternalCheck();
+    };
+  }
+
+  /** Reports commits by other connections since the last check (see `subscribe`). */
+  private checkExternalChanges(): void {
+    if (!this.conn) return;
+    let version: number;
+    try {
+      version = this.query((s) => s.dataVersion.get() as number);
+    } catch {
+      return; // busy or closing: the next check sees the change
+    }
+    if (version === this.dataVersion) return;
+    this.dataVersion = version;
+    this.notifications.emitToAll({ kind: "external-change" });
+  }
+
+  private stopExternalCheck(): void {
+    if (this.externalCheck) clearInterval(this.externalCheck);
+    this.externalCheck = undefined;
   }
 
   private connection(): SqliteConnection {

@@ -125,12 +125,16 @@ const SQL = {
     "SELECT COUNT(*) AS n, MIN(visible_at) AS oldest FROM activity_tasks WHERE hub = ? AND visible_at <= ?",
 };
 
-/** The prepared statements of one connection, by name. */
-export type Statements = { [K in keyof typeof SQL]: BetterSqlite3.Statement };
+/** The prepared statements of one connection, by name, plus `dataVersion` (a number). */
+export type Statements = { [K in keyof typeof SQL]: BetterSqlite3.Statement } & {
+  /** SQLite's `data_version`: changes whenever another connection commits. */
+  dataVersion: BetterSqlite3.Statement;
+};
 
 /** Prepares every statement of the store once, on this connection. */
 export function prepareStatements(db: BetterSqlite3.Database): Statements {
   const out: Partial<Statements> = {};
   for (const key of Object.keys(SQL) as (keyof typeof SQL)[]) out[key] = db.prepare(SQL[key]);
+  out.dataVersion = db.prepare("PRAGMA data_version").pluck();
   return out as Statements;
 }
