@@ -22,6 +22,7 @@ import type {
 } from "../store/store.js";
 import { CommitBatcher } from "./commit-batcher.js";
 import { faultPoint } from "./faults.js";
+import { LazyAbort } from "./lazy-abort.js";
 import { type HeldLease, LeaseRenewer } from "./lease-renewer.js";
 import type { PreparedStep } from "./orchestration-dispatcher.js";
 import { type ActivityContext, type HubRuntime, logsAt } from "./runtime.js";
@@ -31,7 +32,7 @@ import { WorkLoop } from "./work-loop.js";
 export class ActivityDispatcher {
   private readonly loop: WorkLoop<ActivityWorkItem>;
   private readonly names: string[];
-  private readonly running = new Map<string, { abort: AbortController; held: HeldLease<ActivityLease> }>();
+  private readonly running = new Map<string, { abort: LazyAbort; held: HeldLease<ActivityLease> }>();
   private readonly tracing: ActivityTracing;
   private readonly metrics: EngineMetrics;
   private readonly leases: LeaseRenewer<ActivityLease>;
@@ -129,7 +130,7 @@ export class ActivityDispatcher {
   private async run(item: ActivityWorkItem): Promise<void> {
     const { rt } = this;
     const { task } = item;
-    const abort = new AbortController();
+    const abort = new LazyAbort();
     const held = this.leases.hold(item.lease, (err) => abort.abort(err));
     this.running.set(task.id, { abort, held });
     try {
@@ -144,7 +145,7 @@ export class ActivityDispatcher {
       const debug = logsAt(rt.logger, "debug");
       if (debug) rt.logger.debug("activity started", fields);
       const began = performance.now();
-      const result = await this.tracing.run(task, () => this.invoke(item, abort.signal));
+      const result = await this.tracing.run(task, () => this.invoke(item, abort));
       const durationMs = performance.now() - began;
       this.metrics.activity(task.name, durationMs, result.kind === "TaskFailed");
       if (debug)
@@ -153,7 +154,7 @@ export class ActivityDispatcher {
           durationMs: Math.round(durationMs),
           ...(result.kind === "TaskFailed" ? { error: result.failure.message } : {}),
         });
-      if (abort.signal.aborted) return;
+      if (abort.aborted) return;
       faultPoint("activity:before-complete");
       const prepared = this.followingStep(task, result);
       let outcome: CommitOutcome | undefined;
@@ -194,7 +195,7 @@ export class ActivityDispatcher {
 
   private async invoke(
     item: ActivityWorkItem,
-    signal: AbortSignal,
+    abort: LazyAbort,
   ): Promise<TaskCompletedEvent | TaskFailedEvent> {
     const { task } = item;
     const now = () => new Date();
@@ -212,7 +213,9 @@ export class ActivityDispatcher {
         attempt: task.attempt,
         deliveryCount: task.deliveryCount,
         idempotencyKey: `${task.instanceId}:${task.executionId}:${task.taskId}`,
-        signal,
+        get signal() {
+          return abort.signal;
+        },
       };
       const output = await fn(deserialize(task.input), ctx);
       const result = serialize(output, `output of activity '${task.name}'`, this.rt.maxPayloadBytes);

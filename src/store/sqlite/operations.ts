@@ -24,6 +24,7 @@ import type {
 import {
   type InboxRow,
   type InstanceRow,
+  type InstanceState,
   type Statements,
   type TaskRow,
   toHistoryEvent,
@@ -54,8 +55,8 @@ export function filterParams(hub: string, filter: InstanceFilter): Record<string
 }
 
 /** The instance row, when `lease` still holds it; otherwise throws `LeaseLostError`. */
-export function heldInstance(s: Statements, lease: OrchestrationLease): InstanceRow {
-  const row = s.getInstance.get(lease.hub, lease.instanceId) as InstanceRow | undefined;
+export function heldInstance(s: Statements, lease: OrchestrationLease): InstanceState {
+  const row = s.instanceState.get(lease.hub, lease.instanceId) as InstanceState | undefined;
   if (!row || row.lease_token !== lease.token) {
     throw new LeaseLostError(`orchestration instance '${lease.instanceId}'`);
   }
@@ -225,8 +226,8 @@ export function followingStepApplies(
   instanceId: string,
   next: FollowingStep,
   now: number,
-): InstanceRow | undefined {
-  const row = s.getInstance.get(hub, instanceId) as InstanceRow | undefined;
+): InstanceState | undefined {
+  const row = s.instanceState.get(hub, instanceId) as InstanceState | undefined;
   if (!row || row.execution_id !== next.executionId || row.runtime_status !== next.runtimeStatus) return;
   if (row.lease_token !== null && Number(row.lease_expires_at) > now) return;
   if (s.hasVisibleMessage.get(hub, instanceId, now)) return;
@@ -242,7 +243,7 @@ export function followingStepApplies(
 export function writeCheckpoint(
   s: Statements,
   hub: string,
-  row: InstanceRow,
+  row: InstanceState,
   checkpoint: Checkpoint,
   batch: NotificationBatch,
   budget: ClaimBudget,
@@ -311,7 +312,7 @@ export function writeCheckpoint(
   }
   for (const message of checkpoint.messages) insertMessage(s, hub, message, batch);
   for (const child of checkpoint.children) {
-    const existing = s.getInstance.get(hub, child.instanceId) as InstanceRow | undefined;
+    const existing = s.instanceState.get(hub, child.instanceId) as InstanceState | undefined;
     if (existing && isActiveStatus(existing.runtime_status as RuntimeStatus)) {
       if (child.conflictReply) insertMessage(s, hub, child.conflictReply, batch);
     } else {

@@ -70,7 +70,13 @@ import {
   refusedIfLost,
   writeCheckpoint,
 } from "./operations.js";
-import { type InstanceRow, prepareStatements, type Statements, type TaskRow } from "./statements.js";
+import {
+  type InstanceRow,
+  type InstanceState,
+  prepareStatements,
+  type Statements,
+  type TaskRow,
+} from "./statements.js";
 
 /**
  * Leases, renewals and releases need no fsync: a crash may lose one, and it then just expires, as
@@ -163,13 +169,13 @@ export class SqliteStore implements Store {
     const budget = new ClaimBudget(options.claim, Date.now());
     const { firstStep } = options;
     return this.writeSoon(hub, (s, batch) => {
-      const row = s.getInstance.get(hub, instance.instanceId) as InstanceRow | undefined;
+      const row = s.instanceState.get(hub, instance.instanceId) as InstanceState | undefined;
       if (row && isActiveStatus(row.runtime_status as RuntimeStatus)) {
         throw new InstanceAlreadyExistsError(instance.instanceId, row.runtime_status);
       }
       insertInstance(s, hub, instance, batch, row !== undefined, firstStep === undefined);
       if (!firstStep) return [];
-      const created = s.getInstance.get(hub, instance.instanceId) as InstanceRow;
+      const created = s.instanceState.get(hub, instance.instanceId) as InstanceState;
       return writeCheckpoint(s, hub, created, { ...firstStep, consumedMessageIds: [] }, batch, budget, 0);
     });
   }
@@ -177,7 +183,7 @@ export class SqliteStore implements Store {
   /** Adds a message to an existing instance's inbox (or, with `ensureTarget`, creates the row). */
   async appendMessage(hub: string, message: NewMessage, options?: AppendOptions): Promise<void> {
     return this.writeSoon(hub, (s, batch) => {
-      const row = s.getInstance.get(hub, message.instanceId) as InstanceRow | undefined;
+      const row = s.instanceState.get(hub, message.instanceId) as InstanceState | undefined;
       if (!row && !message.ensureTarget) throw new InstanceNotFoundError(message.instanceId);
       if (!row) {
         insertMessage(s, hub, message, batch);
@@ -251,7 +257,7 @@ export class SqliteStore implements Store {
       let ids: string[];
       if ("instanceIds" in selector) {
         ids = [...new Set(selector.instanceIds)].filter((id) => {
-          const row = s.getInstance.get(hub, id) as InstanceRow | undefined;
+          const row = s.instanceState.get(hub, id) as InstanceState | undefined;
           return row !== undefined && isTerminalStatus(row.runtime_status as RuntimeStatus);
         });
       } else {
@@ -262,7 +268,7 @@ export class SqliteStore implements Store {
       if (options.idleOnly) {
         const now = Date.now();
         ids = ids.filter((id) => {
-          const row = s.getInstance.get(hub, id) as InstanceRow;
+          const row = s.instanceState.get(hub, id) as InstanceState;
           const leased = row.lease_token !== null && Number(row.lease_expires_at) > now;
           return !leased && !s.hasMessages.get(hub, id);
         });

@@ -18,6 +18,12 @@ export interface InstanceRow extends InstanceColumns {
   lease_expires_at: number | null;
 }
 
+/** The columns of an `instances` row that decide about a write (`instanceState`). */
+export type InstanceState = Pick<
+  InstanceRow,
+  "instance_id" | "execution_id" | "runtime_status" | "lease_token" | "lease_expires_at"
+>;
+
 /** A row of `inbox`. */
 export interface InboxRow extends InboxColumns {
   id: number;
@@ -53,6 +59,9 @@ const FILTER = `hub = @hub
 const SQL = {
   // Instances.
   getInstance: "SELECT * FROM instances WHERE hub = ? AND instance_id = ?",
+  // The columns that decide about a write, without the (possibly large) payloads.
+  instanceState: `SELECT instance_id, execution_id, runtime_status, lease_token, lease_expires_at FROM instances
+       WHERE hub = ? AND instance_id = ?`,
   insertInstance: `INSERT INTO instances (hub, instance_id, name, execution_id, runtime_status, input, parent, created_at,
          last_updated_at) VALUES (?, ?, ?, ?, 'Pending', ?, ?, ?, ?)`,
   deleteInstance: "DELETE FROM instances WHERE hub = ? AND instance_id = ?",
