@@ -14,7 +14,8 @@ export const USAGE = `usage: npm run bench -- [W1 … W8] [options]
   --repeats N          measured runs after one warm-up (default 3, or env BENCH_REPEATS)
   --workers LIST       PostgreSQL only: worker processes serving the store, e.g. 1,2 (default 1 =
                        the benchmark process alone; N starts N-1 extra worker processes)
-  --concurrency N      maxConcurrentActivities and maxConcurrentOrchestrations (default 64)
+  --concurrency N      maxConcurrentActivities and maxConcurrentOrchestrations (default 100,
+                       the hub's default)
   --sizes LIST         W1 workflow counts, e.g. 100,1000,10000 (default 1000)
   --w5-steps N         W5 sequential steps (default 10000)
   --w6-timers N        W6 timers (default 10000)
@@ -62,7 +63,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       json: { type: "boolean", default: false },
       repeats: { type: "string" },
       workers: { type: "string", default: "1" },
-      concurrency: { type: "string", default: "64" },
+      concurrency: { type: "string", default: "100" },
       sizes: { type: "string" },
       "w5-steps": { type: "string" },
       "w6-timers": { type: "string" },

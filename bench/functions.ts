@@ -56,8 +56,8 @@ export interface SignallerInput {
 }
 
 /**
- * Hub settings of every benchmark process. Both concurrency limits are raised from the default 16
- * to `concurrency` (64 unless `--concurrency` says otherwise) for throughput.
+ * Hub settings of every benchmark process: both concurrency limits are `concurrency` (100, the
+ * hub's default, unless `--concurrency` says otherwise).
  */
 export function hubOptions(
   concurrency: number,

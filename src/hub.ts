@@ -39,9 +39,9 @@ export interface TaskHubOptions {
   store?: Store;
   /** Identifies this process in leases. Default: `<hostname>:<pid>:<random>`. */
   workerId?: string;
-  /** Activities run at once by this process (default 16). */
+  /** Activities run at once by this process (default 100). */
   maxConcurrentActivities?: number;
-  /** Orchestration steps run at once by this process (default 16). */
+  /** Orchestration steps run at once by this process (default 100). */
   maxConcurrentOrchestrations?: number;
   /** Entity batches run at once by this process (default 16; one entity never runs twice at once). */
   maxConcurrentEntities?: number;
@@ -78,6 +78,13 @@ export interface TaskHubOptions {
 }
 
 const HUB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/**
+ * Default activities and orchestration steps run at once per process. Work waiting for a slot
+ * waits in the store; a slot held by a step or an activity that is waiting on I/O costs little,
+ * and more slots make bigger group commits.
+ */
+const DEFAULT_CONCURRENCY = 100;
 
 function positiveInt(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -152,8 +159,8 @@ export class TaskHub implements NameRegistry {
       stopGraceMs: positiveInt("stopGraceMs", options.stopGraceMs, 10_000),
       replayCacheSize: nonNegativeInt("replayCacheSize", options.replayCacheSize, 1_000),
     };
-    positiveInt("maxConcurrentActivities", options.maxConcurrentActivities, 16);
-    positiveInt("maxConcurrentOrchestrations", options.maxConcurrentOrchestrations, 16);
+    positiveInt("maxConcurrentActivities", options.maxConcurrentActivities, DEFAULT_CONCURRENCY);
+    positiveInt("maxConcurrentOrchestrations", options.maxConcurrentOrchestrations, DEFAULT_CONCURRENCY);
     positiveInt("maxConcurrentEntities", options.maxConcurrentEntities, 16);
     this.store = options.store ?? new SqliteStore({ path: process.env.REFRAIN_DB || ".refrain/refrain.db" });
     this.client = new DurableClient({
@@ -265,7 +272,7 @@ export class TaskHub implements NameRegistry {
     // completion (committed together when the instance has not changed).
     const activities: ActivityDispatcher = new ActivityDispatcher(
       rt,
-      this.options.maxConcurrentActivities ?? 16,
+      this.options.maxConcurrentActivities ?? DEFAULT_CONCURRENCY,
       (task, result) => orchestrations.prepareFollowingStep(task, result),
     );
     // One group commit for orchestration and entity steps: their checkpoints share transactions,
@@ -278,7 +285,7 @@ export class TaskHub implements NameRegistry {
     );
     const orchestrations = new OrchestrationDispatcher(
       rt,
-      this.options.maxConcurrentOrchestrations ?? 16,
+      this.options.maxConcurrentOrchestrations ?? DEFAULT_CONCURRENCY,
       commits,
     );
     const entities = new EntityDispatcher(rt, this.options.maxConcurrentEntities ?? 16, commits);

@@ -1,7 +1,7 @@
 /**
  * Refrain from this repository (its built `dist/`, so `npm run build` in the root first), through
- * its public API: a `TaskHub` with `maxConcurrentActivities`/`maxConcurrentOrchestrations` 64 like
- * the root bench, on a fresh embedded SQLite file in a temporary directory (WAL,
+ * its public API: a `TaskHub` with its default settings (100 activities and 100 orchestration
+ * steps at once), like the root bench, on a fresh embedded SQLite file in a temporary directory (WAL,
  * `synchronous=FULL`, the store's default) or on a fresh PostgreSQL schema `cmp_<hex>` in the
  * database `test`, dropped with `DROP SCHEMA … CASCADE` afterwards. Workflows are started with
  * `hub.client.startNew` and awaited with `hub.client.waitForCompletion`.
@@ -13,9 +13,6 @@ import { checkPostgres, freshSchema, pgUrl, REFRAIN_PG_DATABASE, tempDir } from 
 
 /** The parent repository's built entry point. */
 const DIST = fileURLToPath(new URL("../../../dist/src/index.js", import.meta.url));
-
-/** Concurrency limits of the hub, as in the root bench. */
-const CONCURRENCY = 64;
 
 /** How long `waitForCompletion` waits for one instance. */
 const WAIT_MS = 10 * 60_000;
@@ -59,12 +56,7 @@ function register(hub) {
 /** A session on a hub over `store`; `dispose` removes the store's file or schema after `stop()`. */
 async function openHub(store, dispose) {
   const { TaskHub } = await load();
-  const hub = new TaskHub({
-    name: "compare",
-    store,
-    maxConcurrentActivities: CONCURRENCY,
-    maxConcurrentOrchestrations: CONCURRENCY,
-  });
+  const hub = new TaskHub({ name: "compare", store });
   const fns = register(hub);
   try {
     await hub.start();
@@ -98,7 +90,7 @@ async function openHub(store, dispose) {
 export const refrainSqlite = {
   id: "refrain-sqlite",
   label: "Refrain SQLite",
-  setup: "embedded SQLite, fresh file in a temp dir, WAL + synchronous=FULL; concurrency 64",
+  setup: "embedded SQLite, fresh file in a temp dir, WAL + synchronous=FULL; default hub settings",
   async check() {
     return checkBuild();
   },
@@ -113,7 +105,7 @@ export const refrainSqlite = {
 export const refrainPostgres = {
   id: "refrain-postgres",
   label: "Refrain PostgreSQL",
-  setup: `PostgresStore, fresh schema cmp_<hex> in database ${REFRAIN_PG_DATABASE}; concurrency 64`,
+  setup: `PostgresStore, fresh schema cmp_<hex> in database ${REFRAIN_PG_DATABASE}; default hub settings`,
   async check() {
     return checkBuild() ?? (await checkPostgres(REFRAIN_PG_DATABASE));
   },
