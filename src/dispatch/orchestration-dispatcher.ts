@@ -2,9 +2,11 @@
  * The orchestration dispatcher: leases instances with pending messages in batches (leaving out
  * the histories its replay cache holds), runs one replay step each (core/runtime-state.ts), and
  * hands the checkpoints to the hub's group commit, fenced by each lease. Durable timers are inbox
- * messages with a visibleAt; the loop sleeps until the earliest one is due. For a warm instance
- * it also computes the step that follows an activity's completion, which the store commits with
- * the completion when the instance has not changed meanwhile (`FollowingStep`).
+ * messages with a visibleAt; the loop sleeps until the earliest one is due. It also computes
+ * steps ahead of the writes that commit them: the first step of an instance started in this
+ * process (committed with its creation), and, for a warm instance, the step that follows an
+ * activity's completion (committed with the completion when the instance has not changed
+ * meanwhile, see `FollowingStep`).
  */
 import { randomUUID } from "node:crypto";
 import { LeaseLostError } from "../core/errors.js";

@@ -1,13 +1,18 @@
 /**
  * The data of one task hub in the memory store, with the row-level operations the store methods
- * compose: inserting and deleting instances, messages and tasks, and checking lease tokens.
+ * compose: inserting and deleting instances, messages and tasks, checking lease tokens, and
+ * writing a whole checkpoint.
  * Events are kept as JSON text, exactly as a database store keeps them.
  */
+import { randomUUID } from "node:crypto";
 import { LeaseLostError } from "../../core/errors.js";
 import type { HistoryEvent, InboxEvent } from "../../core/events.js";
-import { type NotificationBatch, stripUndefined } from "../common.js";
+import { applyInstanceUpdate, type Checkpoint } from "../../core/records.js";
+import { type ClaimBudget, isActiveStatus, type NotificationBatch, stripUndefined } from "../common.js";
 import type {
   ActivityLease,
+  ActivityWorkItem,
+  FollowingStep,
   InboxMessage,
   InstanceRecord,
   NewActivityTask,
@@ -82,7 +87,11 @@ export class HubState {
   readonly tasks = new Map<number, StoredTask>();
 
   /** `nextSeq` hands out store-wide increasing IDs for messages and tasks. */
-  constructor(private readonly nextSeq: () => number) {}
+  constructor(
+    /** The task hub's name. */
+    readonly name: string,
+    private readonly nextSeq: () => number,
+  ) {}
 
   /** The instance, when `lease` still holds it; otherwise throws `LeaseLostError`. */
   heldInstance(lease: OrchestrationLease): StoredInstance {
@@ -254,5 +263,73 @@ export class HubState {
     else batch.activityWork();
     this.tasks.set(seq, stored);
     return stored;
+  }
+
+  /**
+   * Writes a checkpoint of `stored` and releases its lease; returns the new activity tasks the
+   * budget claimed.
+   */
+  applyCheckpoint(
+    stored: StoredInstance,
+    checkpoint: Checkpoint,
+    batch: NotificationBatch,
+    budget: ClaimBudget,
+  ): ActivityWorkItem[] {
+    const { instanceId } = stored.record;
+    const update = checkpoint.instance;
+    this.writeHistory(instanceId, update.executionId, checkpoint.history.mode, checkpoint.history.events);
+    for (const id of checkpoint.consumedMessageIds) this.deleteMessage(instanceId, Number(id));
+    const before = stored.record.runtimeStatus;
+    const record = applyInstanceUpdate(stored.record, update);
+    if (record.failure) record.failure = copy(record.failure);
+    stored.record = record;
+    stored.lease = undefined;
+    if (before !== update.runtimeStatus) batch.instanceUpdated(instanceId, update.runtimeStatus);
+    const now = Date.now();
+    const claimed: ActivityWorkItem[] = [];
+    for (const task of checkpoint.activities) {
+      const workerId = budget.take(task.name) ? budget.workerId : undefined;
+      const lease = workerId && { workerId, token: randomUUID(), expiresAt: budget.expiresAt };
+      const t = this.insertTask(task, now, batch, lease || undefined);
+      if (lease) claimed.push(this.leasedTask(t));
+    }
+    for (const message of checkpoint.messages) this.insertMessage(message, batch);
+    for (const child of checkpoint.children) {
+      const existing = this.instances.get(child.instanceId);
+      if (existing && isActiveStatus(existing.record.runtimeStatus)) {
+        if (child.conflictReply) this.insertMessage(child.conflictReply, batch);
+      } else {
+        this.insertInstance(child, batch);
+      }
+    }
+    if (this.hasMessages(instanceId)) batch.orchestrationWork(instanceId);
+    return claimed;
+  }
+
+  /** The instance, when `next` may commit in place of its activity's result (see `FollowingStep`). */
+  followingStepApplies(instanceId: string, next: FollowingStep, now: number): StoredInstance | undefined {
+    const stored = this.instances.get(instanceId);
+    const record = stored?.record;
+    if (!record || record.executionId !== next.executionId || record.runtimeStatus !== next.runtimeStatus)
+      return;
+    if (isLive(stored.lease, now) || this.visibleMessages(instanceId, now).length > 0) return;
+    const length = this.history.get(instanceId)?.get(record.executionId)?.length ?? 0;
+    return length === next.historyLength ? stored : undefined;
+  }
+
+  /** The work item of a task a worker holds a lease on (a fresh copy). */
+  leasedTask(t: StoredTask): ActivityWorkItem {
+    const id = String(t.seq);
+    const lease = t.lease!;
+    return {
+      lease: {
+        hub: this.name,
+        taskId: id,
+        workerId: lease.workerId,
+        token: lease.token,
+        expiresAt: lease.expiresAt,
+      },
+      task: stripUndefined({ ...copy(t.task), id, deliveryCount: t.deliveryCount }),
+    };
   }
 }

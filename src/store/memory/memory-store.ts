@@ -12,7 +12,6 @@ import {
 } from "../../core/errors.js";
 import type { HistoryEvent, TaskCompletedEvent, TaskFailedEvent } from "../../core/events.js";
 import { isTerminalStatus } from "../../core/events.js";
-import { applyInstanceUpdate } from "../../core/records.js";
 import {
   ClaimBudget,
   committedWith,
@@ -24,7 +23,6 @@ import {
   NotificationBatch,
   NotificationHub,
   storeClosedError,
-  stripUndefined,
   throwIfRefused,
   transitionMismatch,
   validateBatchSize,
@@ -41,7 +39,6 @@ import type {
   Checkpoint,
   CommitOutcome,
   CreateOptions,
-  FollowingStep,
   InstanceFilter,
   InstancePage,
   InstanceQuery,
@@ -111,7 +108,7 @@ export class MemoryStore implements Store {
     h.insertInstance(instance, batch, firstStep === undefined);
     const created = h.instances.get(instance.instanceId)!;
     const claimed = firstStep
-      ? this.applyCheckpoint(h, hub, created, { ...firstStep, consumedMessageIds: [] }, batch, budget)
+      ? h.applyCheckpoint(created, { ...firstStep, consumedMessageIds: [] }, batch, budget)
       : [];
     this.emit(hub, batch);
     return claimed;
@@ -281,59 +278,10 @@ export class MemoryStore implements Store {
           error: new LeaseLostError(`orchestration instance '${lease.instanceId}'`),
         };
       }
-      return committedWith(this.applyCheckpoint(h, hub, stored, checkpoint, batch, budget));
+      return committedWith(h.applyCheckpoint(stored, checkpoint, batch, budget));
     });
     this.emit(hub, batch);
     return outcomes;
-  }
-
-  private applyCheckpoint(
-    h: HubState,
-    hub: string,
-    stored: StoredInstance,
-    checkpoint: Checkpoint,
-    batch: NotificationBatch,
-    budget: ClaimBudget,
-  ): ActivityWorkItem[] {
-    const { instanceId } = stored.record;
-    const update = checkpoint.instance;
-    h.writeHistory(instanceId, update.executionId, checkpoint.history.mode, checkpoint.history.events);
-    for (const id of checkpoint.consumedMessageIds) h.deleteMessage(instanceId, Number(id));
-    const before = stored.record.runtimeStatus;
-    const record = applyInstanceUpdate(stored.record, update);
-    if (record.failure) record.failure = copy(record.failure);
-    stored.record = record;
-    stored.lease = undefined;
-    if (before !== update.runtimeStatus) batch.instanceUpdated(instanceId, update.runtimeStatus);
-    const now = Date.now();
-    const claimed: ActivityWorkItem[] = [];
-    for (const task of checkpoint.activities) {
-      const workerId = budget.take(task.name) ? budget.workerId : undefined;
-      const lease = workerId && { workerId, token: randomUUID(), expiresAt: budget.expiresAt };
-      const t = h.insertTask(task, now, batch, lease || undefined);
-      if (lease) claimed.push(this.leasedTask(hub, t));
-    }
-    for (const message of checkpoint.messages) h.insertMessage(message, batch);
-    for (const child of checkpoint.children) {
-      const existing = h.instances.get(child.instanceId);
-      if (existing && isActiveStatus(existing.record.runtimeStatus)) {
-        if (child.conflictReply) h.insertMessage(child.conflictReply, batch);
-      } else {
-        h.insertInstance(child, batch);
-      }
-    }
-    if (h.hasMessages(instanceId)) batch.orchestrationWork(instanceId);
-    return claimed;
-  }
-
-  /** The work item of a task this worker holds a lease on. */
-  private leasedTask(hub: string, t: StoredTask): ActivityWorkItem {
-    const id = String(t.seq);
-    const lease = t.lease!;
-    return {
-      lease: { hub, taskId: id, workerId: lease.workerId, token: lease.token, expiresAt: lease.expiresAt },
-      task: stripUndefined({ ...copy(t.task), id, deliveryCount: t.deliveryCount }),
-    };
   }
 
   /** Extends a held orchestration lease by `leaseMs` from now. */
@@ -391,7 +339,7 @@ export class MemoryStore implements Store {
     return eligible.slice(0, max).map((t) => {
       t.lease = { workerId, token: randomUUID(), expiresAt: now + leaseMs };
       t.deliveryCount++;
-      return this.leasedTask(hub, t);
+      return h.leasedTask(t);
     });
   }
 
@@ -417,31 +365,15 @@ export class MemoryStore implements Store {
       }
       h.tasks.delete(task.seq);
       const { instanceId, executionId } = task.task;
-      const stored = next && this.followingStepApplies(h, instanceId, next, now);
+      const stored = next && h.followingStepApplies(instanceId, next, now);
       if (next && stored) {
-        return committedWith(this.applyCheckpoint(h, hub, stored, next.checkpoint, batch, budget), true);
+        return committedWith(h.applyCheckpoint(stored, next.checkpoint, batch, budget), true);
       }
       h.insertMessage({ instanceId, executionId, event: result, visibleAt: now }, batch);
       return committedWith([], next ? false : undefined);
     });
     this.emit(hub, batch);
     return outcomes;
-  }
-
-  /** The instance, when `next` may commit in place of its activity's result (see `FollowingStep`). */
-  private followingStepApplies(
-    h: HubState,
-    instanceId: string,
-    next: FollowingStep,
-    now: number,
-  ): StoredInstance | undefined {
-    const stored = h.instances.get(instanceId);
-    const record = stored?.record;
-    if (!record || record.executionId !== next.executionId || record.runtimeStatus !== next.runtimeStatus)
-      return;
-    if (isLive(stored.lease, now) || h.visibleMessages(instanceId, now).length > 0) return;
-    const length = h.history.get(instanceId)?.get(record.executionId)?.length ?? 0;
-    return length === next.historyLength ? stored : undefined;
   }
 
   /** Extends a held activity lease by `leaseMs` from now. */
@@ -520,7 +452,7 @@ export class MemoryStore implements Store {
     this.ensureOpen();
     let h = this.hubs.get(name);
     if (!h) {
-      h = new HubState(() => this.nextSeq++);
+      h = new HubState(name, () => this.nextSeq++);
       this.hubs.set(name, h);
     }
     return h;

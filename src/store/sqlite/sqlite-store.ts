@@ -6,7 +6,6 @@
 import { randomUUID } from "node:crypto";
 import type BetterSqlite3 from "better-sqlite3";
 import {
-  InstanceAlreadyExistsError,
   InstanceNotFoundError,
   InstanceNotRunningError,
   InvalidArgumentError,
@@ -16,10 +15,8 @@ import type { HistoryEvent, RuntimeStatus, TaskCompletedEvent, TaskFailedEvent }
 import { isTerminalStatus } from "../../core/events.js";
 import {
   ClaimBudget,
-  committedWith,
   decodeContinuationToken,
   encodeContinuationToken,
-  isActiveStatus,
   NotificationHub,
   storeClosedError,
   throwIfRefused,
@@ -54,22 +51,11 @@ import type {
   Store,
   StoreNotification,
 } from "../store.js";
+import { commitBody, completeBody, createBody, leaseBody } from "./batches.js";
 import { SqliteConnection, type WriteBody } from "./connection.js";
+import { ExternalChanges } from "./external-changes.js";
 import { openDatabase, readDiagnostics, type SqliteDiagnostics, type SqliteStoreOptions } from "./open.js";
-import {
-  applyCheckpoint,
-  deleteInstance,
-  filterParams,
-  followingStepApplies,
-  heldTask,
-  insertInstance,
-  insertMessage,
-  leaseInstance,
-  parseId,
-  readHistory,
-  refusedIfLost,
-  writeCheckpoint,
-} from "./operations.js";
+import { deleteInstance, filterParams, insertMessage, parseId, readHistory } from "./operations.js";
 import {
   type InstanceRow,
   type InstanceState,
@@ -83,9 +69,6 @@ import {
  * every commit is fenced by its lease's token. The next durable commit syncs them along.
  */
 const UNSYNCED = { durable: false } as const;
-
-/** How often, while anyone listens, the store checks whether another connection committed. */
-const EXTERNAL_CHECK_MS = 100;
 
 /** A count and the oldest visible time of due work. */
 interface DueRow {
@@ -107,10 +90,11 @@ export class SqliteStore implements Store {
   private db: BetterSqlite3.Database | undefined;
   private closed = false;
   private readonly notifications = new NotificationHub();
-  /** Checks for other connections' commits while anyone listens. */
-  private externalCheck: NodeJS.Timeout | undefined;
-  /** SQLite's `data_version` at the last check: it changes when another connection commits. */
-  private dataVersion = 0;
+  /** Reports other connections' commits while anyone listens. */
+  private readonly external = new ExternalChanges(
+    () => this.query((s) => s.dataVersion.get() as number),
+    () => this.notifications.emitToAll({ kind: "external-change" }),
+  );
 
   /** Configures the store; nothing is opened until `open()`. */
   constructor(options: SqliteStoreOptions = {}) {
@@ -149,7 +133,7 @@ export class SqliteStore implements Store {
   /** Closes the connection; later calls throw `STORE_CLOSED`. */
   async close(): Promise<void> {
     this.closed = true;
-    this.stopExternalCheck();
+    this.external.stop();
     const conn = this.conn;
     this.conn = undefined;
     this.db = undefined;
@@ -167,17 +151,7 @@ export class SqliteStore implements Store {
     options: CreateOptions = {},
   ): Promise<ActivityWorkItem[]> {
     const budget = new ClaimBudget(options.claim, Date.now());
-    const { firstStep } = options;
-    return this.writeSoon(hub, (s, batch) => {
-      const row = s.instanceState.get(hub, instance.instanceId) as InstanceState | undefined;
-      if (row && isActiveStatus(row.runtime_status as RuntimeStatus)) {
-        throw new InstanceAlreadyExistsError(instance.instanceId, row.runtime_status);
-      }
-      insertInstance(s, hub, instance, batch, row !== undefined, firstStep === undefined);
-      if (!firstStep) return [];
-      const created = s.instanceState.get(hub, instance.instanceId) as InstanceState;
-      return writeCheckpoint(s, hub, created, { ...firstStep, consumedMessageIds: [] }, batch, budget, 0);
-    });
+    return this.writeSoon(hub, createBody(hub, instance, options.firstStep, budget));
   }
 
   /** Adds a message to an existing instance's inbox (or, with `ensureTarget`, creates the row). */
@@ -306,26 +280,7 @@ export class SqliteStore implements Store {
     // A read first: an empty queue (the common answer of an idle worker) costs no write transaction.
     const probe = Date.now();
     if (!this.query((s) => s.nextOrchestration.get(hub, probe, namesJson, probe))) return [];
-    return this.write(
-      hub,
-      (s) => {
-        const now = Date.now();
-        const items: OrchestrationWorkItem[] = [];
-        while (items.length < max) {
-          const next = s.nextOrchestration.get(hub, now, namesJson, now) as
-            | { instanceId: string; hasRow: number }
-            | undefined;
-          if (!next) break;
-          if (!next.hasRow) {
-            s.deleteInbox.run(hub, next.instanceId);
-            continue;
-          }
-          items.push(leaseInstance(s, hub, next.instanceId, workerId, now + leaseMs, now, options.known));
-        }
-        return items;
-      },
-      UNSYNCED,
-    );
+    return this.write(hub, leaseBody(hub, workerId, namesJson, leaseMs, max, options.known), UNSYNCED);
   }
 
   /** Commits one orchestration step atomically and releases the lease. */
@@ -342,15 +297,7 @@ export class SqliteStore implements Store {
     commits: readonly { lease: OrchestrationLease; checkpoint: Checkpoint }[],
     claim?: ActivityClaim,
   ): Promise<CommitOutcome[]> {
-    const budget = new ClaimBudget(claim, Date.now());
-    return this.writeSoon(hub, (s, batch) =>
-      commits.map(({ lease, checkpoint }) =>
-        refusedIfLost(() => {
-          if (lease.hub !== hub) throw new LeaseLostError(`orchestration instance '${lease.instanceId}'`);
-          return committedWith(applyCheckpoint(s, lease, checkpoint, batch, budget));
-        }),
-      ),
-    );
+    return this.writeSoon(hub, commitBody(hub, commits, new ClaimBudget(claim, Date.now())));
   }
 
   /** Extends a held orchestration lease by `leaseMs` from now. */
@@ -440,26 +387,7 @@ export class SqliteStore implements Store {
     completions: readonly ActivityCompletion[],
     claim?: ActivityClaim,
   ): Promise<CommitOutcome[]> {
-    const budget = new ClaimBudget(claim, Date.now());
-    return this.writeSoon(hub, (s, batch) => {
-      const now = Date.now();
-      return completions.map(({ lease, result, next }) =>
-        refusedIfLost(() => {
-          if (lease.hub !== hub) throw new LeaseLostError(`activity task '${lease.taskId}'`);
-          const task = heldTask(s, lease);
-          s.deleteTask.run(hub, task.id);
-          const row = next && followingStepApplies(s, hub, task.instance_id, next, now);
-          if (next && row)
-            return committedWith(
-              writeCheckpoint(s, hub, row, next.checkpoint, batch, budget, next.historyLength),
-              true,
-            );
-          const message = { instanceId: task.instance_id, executionId: task.execution_id, event: result };
-          insertMessage(s, hub, { ...message, visibleAt: now }, batch);
-          return committedWith([], next ? false : undefined);
-        }),
-      );
-    });
+    return this.writeSoon(hub, completeBody(hub, completions, new ClaimBudget(claim, Date.now())));
   }
 
   /** Extends a held activity lease by `leaseMs` from now. */
@@ -520,40 +448,16 @@ export class SqliteStore implements Store {
   /**
    * Registers a listener for the hub; returns the unsubscribe function. Changes made through this
    * store are reported as they commit; commits by other connections to the file (another process,
-   * the CLI) as `external-change`, found by a check of SQLite's `data_version` every
-   * `EXTERNAL_CHECK_MS` while anyone listens.
+   * the CLI) as `external-change`, noticed within about 100 ms while anyone listens.
    */
   subscribe(hub: string, listener: (notification: StoreNotification) => void): () => void {
     this.connection();
     const unsubscribe = this.notifications.subscribe(hub, listener);
-    if (!this.externalCheck) {
-      this.dataVersion = this.query((s) => s.dataVersion.get() as number);
-      this.externalCheck = setInterval(() => this.checkExternalChanges(), EXTERNAL_CHECK_MS);
-      this.externalCheck.unref();
-    }
+    this.external.start();
     return () => {
       unsubscribe();
-      if (!this.notifications.active) this.stopExternalCheck();
+      if (!this.notifications.active) this.external.stop();
     };
-  }
-
-  /** Reports commits by other connections since the last check (see `subscribe`). */
-  private checkExternalChanges(): void {
-    if (!this.conn) return;
-    let version: number;
-    try {
-      version = this.query((s) => s.dataVersion.get() as number);
-    } catch {
-      return; // busy or closing: the next check sees the change
-    }
-    if (version === this.dataVersion) return;
-    this.dataVersion = version;
-    this.notifications.emitToAll({ kind: "external-change" });
-  }
-
-  private stopExternalCheck(): void {
-    if (this.externalCheck) clearInterval(this.externalCheck);
-    this.externalCheck = undefined;
   }
 
   private connection(): SqliteConnection {

@@ -1,0 +1,127 @@
+/**
+ * The bodies of the SQLite store's batch writes, each run inside one transaction by the store:
+ * creating an instance (possibly with its first step), leasing orchestrations, committing
+ * checkpoints and completing activity tasks (possibly with the steps that follow them). Items of a
+ * batch whose lease was lost are refused on their own; claimed tasks come back in the outcomes.
+ */
+import { InstanceAlreadyExistsError, LeaseLostError } from "../../core/errors.js";
+import type { RuntimeStatus } from "../../core/events.js";
+import { type ClaimBudget, committedWith, isActiveStatus } from "../common.js";
+import type {
+  ActivityCompletion,
+  ActivityWorkItem,
+  Checkpoint,
+  CommitOutcome,
+  LeaseOptions,
+  NewInstance,
+  OrchestrationLease,
+  OrchestrationWorkItem,
+} from "../store.js";
+import type { WriteBody } from "./connection.js";
+import {
+  applyCheckpoint,
+  followingStepApplies,
+  heldTask,
+  insertInstance,
+  insertMessage,
+  leaseInstance,
+  refusedIfLost,
+  writeCheckpoint,
+} from "./operations.js";
+import type { InstanceState } from "./statements.js";
+
+/**
+ * Creates `instance` (replacing a terminal one; `InstanceAlreadyExistsError` for an active one)
+ * with its start message queued, or with `firstStep` committed instead; returns claimed tasks.
+ */
+export function createBody(
+  hub: string,
+  instance: NewInstance,
+  firstStep: Checkpoint | undefined,
+  budget: ClaimBudget,
+): WriteBody<ActivityWorkItem[]> {
+  return (s, batch) => {
+    const row = s.instanceState.get(hub, instance.instanceId) as InstanceState | undefined;
+    if (row && isActiveStatus(row.runtime_status as RuntimeStatus)) {
+      throw new InstanceAlreadyExistsError(instance.instanceId, row.runtime_status);
+    }
+    insertInstance(s, hub, instance, batch, row !== undefined, firstStep === undefined);
+    if (!firstStep) return [];
+    const created = s.instanceState.get(hub, instance.instanceId) as InstanceState;
+    return writeCheckpoint(s, hub, created, { ...firstStep, consumedMessageIds: [] }, batch, budget, 0);
+  };
+}
+
+/**
+ * Leases up to `max` eligible instances, oldest visible message first, deleting the messages of
+ * instances that have no row on the way.
+ */
+export function leaseBody(
+  hub: string,
+  workerId: string,
+  namesJson: string,
+  leaseMs: number,
+  max: number,
+  known: LeaseOptions["known"],
+): WriteBody<OrchestrationWorkItem[]> {
+  return (s) => {
+    const now = Date.now();
+    const items: OrchestrationWorkItem[] = [];
+    while (items.length < max) {
+      const next = s.nextOrchestration.get(hub, now, namesJson, now) as
+        | { instanceId: string; hasRow: number }
+        | undefined;
+      if (!next) break;
+      if (!next.hasRow) {
+        s.deleteInbox.run(hub, next.instanceId);
+        continue;
+      }
+      items.push(leaseInstance(s, hub, next.instanceId, workerId, now + leaseMs, now, known));
+    }
+    return items;
+  };
+}
+
+/** Commits each checkpoint fenced by its lease; a lost lease refuses only its own. */
+export function commitBody(
+  hub: string,
+  commits: readonly { lease: OrchestrationLease; checkpoint: Checkpoint }[],
+  budget: ClaimBudget,
+): WriteBody<CommitOutcome[]> {
+  return (s, batch) =>
+    commits.map(({ lease, checkpoint }) =>
+      refusedIfLost(() => {
+        if (lease.hub !== hub) throw new LeaseLostError(`orchestration instance '${lease.instanceId}'`);
+        return committedWith(applyCheckpoint(s, lease, checkpoint, batch, budget));
+      }),
+    );
+}
+
+/**
+ * Completes each task fenced by its lease: its following step commits in the result's place when
+ * the instance is as the step assumed, else the result is queued.
+ */
+export function completeBody(
+  hub: string,
+  completions: readonly ActivityCompletion[],
+  budget: ClaimBudget,
+): WriteBody<CommitOutcome[]> {
+  return (s, batch) => {
+    const now = Date.now();
+    return completions.map(({ lease, result, next }) =>
+      refusedIfLost(() => {
+        if (lease.hub !== hub) throw new LeaseLostError(`activity task '${lease.taskId}'`);
+        const task = heldTask(s, lease);
+        s.deleteTask.run(hub, task.id);
+        const row = next && followingStepApplies(s, hub, task.instance_id, next, now);
+        if (next && row) {
+          const claimed = writeCheckpoint(s, hub, row, next.checkpoint, batch, budget, next.historyLength);
+          return committedWith(claimed, true);
+        }
+        const message = { instanceId: task.instance_id, executionId: task.execution_id, event: result };
+        insertMessage(s, hub, { ...message, visibleAt: now }, batch);
+        return committedWith([], next ? false : undefined);
+      }),
+    );
+  };
+}
