@@ -159,17 +159,13 @@ export class OrchestrationExecutor implements ReplayHost {
         this.unlocks.push({ criticalSectionId: held!.criticalSectionId, entityId });
       }
     }
-    const openChildren: string[] = [];
-    for (const [instanceId, task] of this.children) {
-      if (task.isCompleted) this.children.delete(instanceId);
-      else openChildren.push(instanceId);
-    }
+    for (const [instanceId, task] of this.children) if (task.isCompleted) this.children.delete(instanceId);
     return {
       actions,
       completion: this.completion,
       customStatus: this.customStatus,
       suspended: this.suspended,
-      openChildren,
+      openChildren: [...this.children.keys()],
       unlocks: this.unlocks,
     };
   }
