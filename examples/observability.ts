@@ -1,10 +1,14 @@
 /**
- * Observing Refrain: structured engine logs, OpenTelemetry traces printed to the console, and one
- * orchestration (an activity chain, a retried activity and a sub-orchestration) to watch. Run it
- * with `REFRAIN_LOG_LEVEL=info node dist/examples/observability.js` after `npm run build`.
- * `@opentelemetry/sdk-trace-base` is a devDependency of Refrain: install it in your application.
+ * Observing Refrain: structured engine logs, OpenTelemetry traces printed to the console or sent
+ * to an OTLP collector, and one orchestration (an activity chain, a retried activity and a
+ * sub-orchestration) to watch. Run it with `REFRAIN_LOG_LEVEL=info node dist/examples/observability.js`
+ * after `npm run build`; with `OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318` the spans go to
+ * the collector there instead. `@opentelemetry/sdk-trace-base` and
+ * `@opentelemetry/exporter-trace-otlp-http` are devDependencies of Refrain: install them in your
+ * application.
  */
 import { trace } from "@opentelemetry/api";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import {
   BasicTracerProvider,
   ConsoleSpanExporter,
@@ -18,6 +22,15 @@ export function installTracing(exporter: SpanExporter = new ConsoleSpanExporter(
   const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
   trace.setGlobalTracerProvider(provider);
   return provider;
+}
+
+/**
+ * The exporter the environment asks for: OTLP over HTTP when an OTLP endpoint is configured (the
+ * exporter reads `OTEL_EXPORTER_OTLP_ENDPOINT` and the other standard variables), else the console.
+ */
+export function exporterFromEnv(env: NodeJS.ProcessEnv = process.env): SpanExporter {
+  const otlp = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  return otlp ? new OTLPTraceExporter() : new ConsoleSpanExporter();
 }
 
 /** A hub with the example's functions; logs as JSON lines at `REFRAIN_LOG_LEVEL` (default warn). */
@@ -56,7 +69,7 @@ export async function runOrder(hub: TaskHub, item: string): Promise<unknown> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const provider = installTracing();
+  const provider = installTracing(exporterFromEnv());
   console.log(await runOrder(createHub(), "lamp"));
   await provider.shutdown();
 }
