@@ -11,6 +11,7 @@ import type { TaskHub } from "../../src/hub.js";
 import type { Store } from "../../src/store/store.js";
 import {
   eventually,
+  type Gate,
   gate,
   historyActions,
   historyKinds,
@@ -48,6 +49,29 @@ function chain(hub: TaskHub): void {
     for (let i = 0; i < 5; i++) n = yield* ctx.callActivity<number>("Inc", n);
     return n;
   });
+}
+
+/**
+ * Registers "SlowThenInc": activity "Slow" (n + 1, once the returned gate opens), then "Inc"
+ * (n + 1) on its result.
+ */
+function slowThenInc(hub: TaskHub): Gate {
+  const slow = gate();
+  hub.activity("Slow", async (n: number) => {
+    await slow.promise;
+    return n + 1;
+  });
+  hub.activity("Inc", (n: number) => n + 1);
+  hub.orchestrator("SlowThenInc", function* (ctx) {
+    const a = yield* ctx.callActivity<number>("Slow", ctx.getInput<number>());
+    return yield* ctx.callActivity<number>("Inc", a);
+  });
+  return slow;
+}
+
+/** How many activities the instance has scheduled so far. */
+async function scheduledCount(hub: TaskHub, instanceId: string): Promise<number> {
+  return (await historyActions(hub.client, instanceId)).filter((k) => k === "TaskScheduled").length;
 }
 
 for (const kind of STORE_KINDS) {
@@ -149,61 +173,34 @@ for (const kind of STORE_KINDS) {
     });
 
     test("a result that arrives while the instance is suspended waits for resume", async () => {
-      const slow = gate();
       const hub = env.hub();
-      hub.activity("Slow", async (n: number) => {
-        await slow.promise;
-        return n + 1;
-      });
-      hub.activity("Inc", (n: number) => n + 1);
-      hub.orchestrator("Pausable", function* (ctx) {
-        const a = yield* ctx.callActivity<number>("Slow", 0);
-        return yield* ctx.callActivity<number>("Inc", a);
-      });
+      const slow = slowThenInc(hub);
       await hub.start();
-      const id = await hub.client.startNew("Pausable", { input: null });
+      const id = await hub.client.startNew("SlowThenInc", { input: 0 });
       await statusBecomes(hub.client, id, "Running");
       await hub.client.suspend(id, "hold on");
       await statusBecomes(hub.client, id, "Suspended");
       slow.open();
       await sleep(200);
       assert.equal((await hub.client.getStatus(id))?.runtimeStatus, "Suspended");
-      assert.equal(
-        (await historyActions(hub.client, id)).filter((k) => k === "TaskScheduled").length,
-        1,
-        "nothing ran while suspended",
-      );
+      assert.equal(await scheduledCount(hub, id), 1, "nothing ran while suspended");
       await hub.client.resume(id, "go on");
       const done = await hub.client.waitForCompletion(id, { timeoutMs: 20_000 });
       assert.equal(done.output, 2);
     });
 
     test("a result that arrives after a termination does not revive the instance", async () => {
-      const slow = gate();
       const hub = env.hub();
-      hub.activity("Slow", async () => {
-        await slow.promise;
-        return 1;
-      });
-      hub.activity("Inc", (n: number) => n + 1);
-      hub.orchestrator("Doomed", function* (ctx) {
-        const a = yield* ctx.callActivity<number>("Slow");
-        return yield* ctx.callActivity<number>("Inc", a);
-      });
+      const slow = slowThenInc(hub);
       await hub.start();
-      const id = await hub.client.startNew("Doomed", { input: null });
+      const id = await hub.client.startNew("SlowThenInc", { input: 0 });
       await statusBecomes(hub.client, id, "Running");
       await hub.client.terminate(id, "no longer needed");
       await statusBecomes(hub.client, id, "Terminated");
       slow.open();
       await sleep(200);
-      const status = await hub.client.getStatus(id);
-      assert.equal(status?.runtimeStatus, "Terminated");
-      assert.equal(
-        (await historyActions(hub.client, id)).filter((k) => k === "TaskScheduled").length,
-        1,
-        "the second activity was never scheduled",
-      );
+      assert.equal((await hub.client.getStatus(id))?.runtimeStatus, "Terminated");
+      assert.equal(await scheduledCount(hub, id), 1, "the second activity was never scheduled");
     });
   });
 }
