@@ -24,9 +24,12 @@ import { planInstances } from "./workload.js";
 const SOAK = process.env.REFRAIN_SOAK === "1";
 const INSTANCE_COUNT = SOAK ? 900 : 150;
 const WORKER_COUNT = 3;
-/** Rounds of terminations, and the pause before each. */
-const ROUNDS = SOAK ? 40 : 8;
-const ROUND_INTERVAL_MS = 300;
+/**
+ * Rounds of terminations, and the pause before each: short, so that several rounds fall while the
+ * workers are busy (the whole workload takes under a second here).
+ */
+const ROUNDS = SOAK ? 120 : 12;
+const ROUND_INTERVAL_MS = 100;
 /** Rounds that must hit live backends while instances were still unfinished. */
 const MIN_MID_RUN_ROUNDS = 3;
 const FINISH_TIMEOUT_MS = SOAK ? 300_000 : 60_000;
