@@ -1,7 +1,9 @@
 /**
- * Runs the workloads W1–W4 on DBOS, Restate and Refrain (SQLite and PostgreSQL) in one process,
- * one system at a time, and prints a table with ratios; `--json` prints one JSON object per
- * workload per system on stdout instead (BENCH.md's format) and the table on stderr.
+ * Runs the workloads W1–W4 on DBOS, Restate and Refrain (SQLite and PostgreSQL), one system at a
+ * time, each workload of each system in a fresh Node process of its own (so that no system's heap,
+ * compiled code or leftover timers weigh on another's runs), and prints a table with ratios;
+ * `--json` prints one JSON object per workload per system on stdout instead (BENCH.md's format)
+ * and the table on stderr.
  *
  *   node run.mjs [--systems dbos,restate,refrain-sqlite,refrain-postgres]
  *                [--workloads W1,W2,W3,W4] [--repeats 3] [--json] [--size N]
@@ -11,6 +13,8 @@
  * fails) is reported as unavailable with the reason and the others go on; so does a workload
  * that fails on one system. Ctrl-C stops servers and drops databases and schemas before exiting.
  */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { runWorkload, WORKLOADS } from "./harness.mjs";
 import { headerLines, renderReport } from "./output.mjs";
 import { cleanupAll, packageVersion, postgresVersion } from "./systems/common.mjs";
@@ -33,6 +37,8 @@ function parseArgs(argv) {
     repeats: 3,
     json: false,
     size: undefined,
+    /** Set in a child process: run this one workload of this one system, print its JSON line. */
+    child: false,
   };
   const fail = (message) => {
     console.error(`${message}\n${USAGE}`);
@@ -43,6 +49,7 @@ function parseArgs(argv) {
     const [flag, inline] = arg.split("=", 2);
     const value = () => inline ?? argv[++i] ?? fail(`${flag} needs a value`);
     if (flag === "--json") options.json = true;
+    else if (flag === "--child") options.child = true;
     else if (flag === "--repeats") {
       options.repeats = Number(value());
       if (!Number.isInteger(options.repeats) || options.repeats < 1)
@@ -84,9 +91,52 @@ function errorText(err) {
   return err instanceof Error ? err.message.split("\n")[0] : String(err);
 }
 
+/** Logs a progress line on stderr. */
+function log(line) {
+  console.error(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+}
+
+/**
+ * Runs one workload of one system in a fresh Node process (this script with `--child`) and
+ * returns its result; its progress lines pass through to stderr.
+ */
+function inChild(system, workload, options) {
+  const args = [
+    fileURLToPath(import.meta.url),
+    "--child",
+    "--systems",
+    system.id,
+    "--workloads",
+    workload.id,
+  ];
+  args.push("--repeats", String(options.repeats));
+  if (options.size !== undefined) args.push("--size", String(options.size));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const line = out.trim().split("\n").pop();
+      if (code === 0 && line) resolve(JSON.parse(line));
+      else reject(new Error(`the run exited with code ${code}`));
+    });
+  });
+}
+
+/** Child mode: the one workload of the one system, its result as a JSON line on stdout. */
+async function runChild(options) {
+  const [system] = options.systems;
+  const [workload] = options.workloads;
+  const result = await runWorkload(system, workload, options.repeats, log, options.size);
+  console.log(JSON.stringify(result));
+}
+
 async function main() {
   const options = parseArgs(process.argv.slice(2));
-  const log = (line) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+  if (options.child) return runChild(options);
   const header = headerLines(await versions(), options.repeats);
   for (const line of header) log(line);
   const failures = new Map();
@@ -103,7 +153,7 @@ async function main() {
     for (const system of available) {
       log(`${workload.id} ${system.id}: ${workload.title}`);
       try {
-        const result = await runWorkload(system, workload, options.repeats, log, options.size);
+        const result = await inChild(system, workload, options);
         results.push(result);
         if (options.json) console.log(JSON.stringify(result));
         log(
