@@ -9,6 +9,20 @@ import { ACTIVE, FN } from "./plpgsql.js";
 /** The checkpoint functions against schema `s` (a quoted identifier). */
 export function checkpointFunctions(s: string): string {
   return `
+  -- The claim left after p_count of its tasks were claimed (NULL stays NULL).
+  CREATE OR REPLACE FUNCTION ${s}.refrain_spend_claim(p_claim jsonb, p_count integer) RETURNS jsonb
+  LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN p_claim IS NULL OR p_count = 0 THEN p_claim
+      ELSE jsonb_set(p_claim, '{max}', to_jsonb((p_claim->>'max')::integer - p_count)) END
+  $$;
+
+  -- {"<p_ord>": p_rows} to merge into a batch's claimed tasks by item index; {} for no rows.
+  CREATE OR REPLACE FUNCTION ${s}.refrain_claimed_at(p_ord integer, p_rows jsonb) RETURNS jsonb
+  LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN jsonb_array_length(p_rows) = 0 THEN '{}'::jsonb
+      ELSE jsonb_build_object(p_ord::text, p_rows) END
+  $$;
+
   -- completeActivities: for each {id, token, event, step?}, deletes the task if the token still
   -- holds it; then commits the item's following step in the result's place when the instance is
   -- exactly as the step assumed (see refrain_apply_checkpoint's p_expect), else queues the event
@@ -22,7 +36,6 @@ export function checkpointFunctions(s: string): string {
     v_instance text;
     v_exec text;
     v_one jsonb;
-    v_count integer;
     v_claim jsonb := p_claim;
     v_lost integer[] := '{}';
     v_stepped integer[] := '{}';
@@ -45,11 +58,8 @@ export function checkpointFunctions(s: string): string {
       IF v_one IS NOT NULL THEN
         v_stepped := v_stepped || v_ord;
         v_notes := v_notes || (v_one->'notes');
-        v_count := jsonb_array_length(v_one->'claimed');
-        IF v_count > 0 THEN
-          v_claimed := v_claimed || jsonb_build_object(v_ord::text, v_one->'claimed');
-          v_claim := jsonb_set(v_claim, '{max}', to_jsonb((v_claim->>'max')::integer - v_count));
-        END IF;
+        v_claimed := v_claimed || ${s}.refrain_claimed_at(v_ord, v_one->'claimed');
+        v_claim := ${s}.refrain_spend_claim(v_claim, jsonb_array_length(v_one->'claimed'));
       ELSE
         INSERT INTO ${s}.inbox (hub, instance_id, execution_id, event, visible_at)
           VALUES (p_hub, v_instance, v_exec, v_item->>'event', p_now);
@@ -206,7 +216,6 @@ export function checkpointFunctions(s: string): string {
     v_item jsonb;
     v_ord integer := 0;
     v_one jsonb;
-    v_count integer;
     v_claim jsonb := p_claim;
     v_lost integer[] := '{}';
     v_claimed jsonb := '{}';
@@ -219,11 +228,8 @@ export function checkpointFunctions(s: string): string {
         v_lost := v_lost || v_ord;
       ELSE
         v_notes := v_notes || (v_one->'notes');
-        v_count := jsonb_array_length(v_one->'claimed');
-        IF v_count > 0 THEN
-          v_claimed := v_claimed || jsonb_build_object(v_ord::text, v_one->'claimed');
-          v_claim := jsonb_set(v_claim, '{max}', to_jsonb((v_claim->>'max')::integer - v_count));
-        END IF;
+        v_claimed := v_claimed || ${s}.refrain_claimed_at(v_ord, v_one->'claimed');
+        v_claim := ${s}.refrain_spend_claim(v_claim, jsonb_array_length(v_one->'claimed'));
       END IF;
       v_ord := v_ord + 1;
     END LOOP;

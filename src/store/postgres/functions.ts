@@ -122,7 +122,6 @@ const ENTRY_POINTS = (s: string): string => `
     v_known text[] := '{}';
     v_notes jsonb;
     v_one jsonb;
-    v_count integer;
     v_claim jsonb := p_claim;
     v_claimed jsonb := '{}';
   BEGIN
@@ -156,11 +155,8 @@ const ENTRY_POINTS = (s: string): string => `
         RAISE EXCEPTION 'the first step of % could not be committed', v_item->>'instanceId';
       END IF;
       v_notes := v_notes || (v_one->'notes');
-      v_count := jsonb_array_length(v_one->'claimed');
-      IF v_count > 0 THEN
-        v_claimed := v_claimed || jsonb_build_object(v_ord::text, v_one->'claimed');
-        v_claim := jsonb_set(v_claim, '{max}', to_jsonb((v_claim->>'max')::integer - v_count));
-      END IF;
+      v_claimed := v_claimed || ${s}.refrain_claimed_at(v_ord, v_one->'claimed');
+      v_claim := ${s}.refrain_spend_claim(v_claim, jsonb_array_length(v_one->'claimed'));
     END LOOP;
     RETURN json_build_object('conflicts', array_to_json(v_conflicts), 'claimed', v_claimed,
       'notes', ${s}.refrain_notify(p_hub, p_origin, v_notes));
