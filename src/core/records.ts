@@ -119,6 +119,21 @@ export interface Checkpoint {
   children: ChildInstance[];
 }
 
+/** The row of a new instance: Pending, with the creation's fields. */
+export function pendingRecord(instance: NewInstance): InstanceRecord {
+  const record: InstanceRecord = {
+    instanceId: instance.instanceId,
+    name: instance.name,
+    executionId: instance.executionId,
+    runtimeStatus: "Pending",
+    createdAt: instance.createdAt,
+    lastUpdatedAt: instance.createdAt,
+  };
+  if (instance.input !== undefined) record.input = instance.input;
+  if (instance.parent !== undefined) record.parent = instance.parent;
+  return record;
+}
+
 /** The instance row as a committed checkpoint leaves it (lease aside). */
 export function applyInstanceUpdate(before: InstanceRecord, update: InstanceUpdate): InstanceRecord {
   const after: InstanceRecord = {

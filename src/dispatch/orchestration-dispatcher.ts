@@ -16,6 +16,7 @@ import {
   type Checkpoint,
   type InboxMessage,
   type InstanceRecord,
+  pendingRecord,
 } from "../core/records.js";
 import { consoleLogSink, type ExecutorOptions } from "../core/replay.js";
 import { runOrchestrationStep } from "../core/runtime-state.js";
@@ -213,17 +214,7 @@ export class OrchestrationDispatcher {
    */
   prepareFirstStep(instance: NewInstance): PreparedStep<Checkpoint> | undefined {
     if (this.stopped || !this.rt.orchestrators.has(instance.name) || instance.visibleAt > Date.now()) return;
-    const record: InstanceRecord = {
-      instanceId: instance.instanceId,
-      name: instance.name,
-      executionId: instance.executionId,
-      runtimeStatus: "Pending",
-      createdAt: instance.createdAt,
-      lastUpdatedAt: instance.createdAt,
-    };
-    if (instance.input !== undefined) record.input = instance.input;
-    if (instance.parent !== undefined) record.parent = instance.parent;
-    return this.prepare(record, [], instance.started, undefined);
+    return this.prepare(pendingRecord(instance), [], instance.started, undefined);
   }
 
   /**

@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { LeaseLostError } from "../../core/errors.js";
 import type { HistoryEvent, InboxEvent } from "../../core/events.js";
-import { applyInstanceUpdate, type Checkpoint } from "../../core/records.js";
+import { applyInstanceUpdate, type Checkpoint, pendingRecord } from "../../core/records.js";
 import { type ClaimBudget, isActiveStatus, type NotificationBatch, stripUndefined } from "../common.js";
 import type {
   ActivityLease,
@@ -189,16 +189,8 @@ export class HubState {
   insertInstance(instance: NewInstance, batch: NotificationBatch, queueStart = true): void {
     if (this.instances.has(instance.instanceId)) this.deleteInstance(instance.instanceId);
     else this.deleteMessages(instance.instanceId);
-    const record: InstanceRecord = stripUndefined({
-      instanceId: instance.instanceId,
-      name: instance.name,
-      executionId: instance.executionId,
-      runtimeStatus: "Pending",
-      input: instance.input,
-      parent: instance.parent === undefined ? undefined : copy(instance.parent),
-      createdAt: instance.createdAt,
-      lastUpdatedAt: instance.createdAt,
-    });
+    const record = pendingRecord(instance);
+    if (record.parent) record.parent = copy(record.parent);
     this.instances.set(instance.instanceId, { record });
     batch.instanceUpdated(instance.instanceId, "Pending");
     if (!queueStart) return;

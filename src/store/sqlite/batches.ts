@@ -47,7 +47,14 @@ export function createBody(
     }
     insertInstance(s, hub, instance, batch, row !== undefined, firstStep === undefined);
     if (!firstStep) return [];
-    const created = s.instanceState.get(hub, instance.instanceId) as InstanceState;
+    // The row just inserted: Pending, with no lease.
+    const created: InstanceState = {
+      instance_id: instance.instanceId,
+      execution_id: instance.executionId,
+      runtime_status: "Pending",
+      lease_token: null,
+      lease_expires_at: null,
+    };
     return writeCheckpoint(s, hub, created, { ...firstStep, consumedMessageIds: [] }, batch, budget, 0);
   };
 }
