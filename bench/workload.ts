@@ -68,19 +68,30 @@ export async function countReplaySteps(hub: TaskHub, instanceId: string): Promis
   return status?.history?.filter((e) => e.kind === "OrchestratorStarted").length ?? 0;
 }
 
-/** Resolves once no instance of the hub has one of `statuses` (polled every `pollMs`). */
+/**
+ * Resolves once no instance of the hub has one of `statuses`, asked every `pollMs`. With `expected`
+ * (a count of notifications that says when the wait should be over), the store is asked only once
+ * the count says so, or every second in case a notification was missed: a listing of instances
+ * by status walks the instances table, which would slow down the very work being measured.
+ */
 export async function waitUntilNone(
   hub: TaskHub,
   statuses: RuntimeStatus[],
   pollMs: number,
+  expected?: { count: () => number; total: number },
   timeoutMs = WAIT_MS,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let lastAsked = 0;
   for (;;) {
-    const page = await hub.client.listInstances({ runtimeStatus: statuses, pageSize: 1 });
-    if (page.instances.length === 0) return;
+    const due = !expected || expected.count() >= expected.total || Date.now() - lastAsked >= 1000;
+    if (due) {
+      lastAsked = Date.now();
+      const page = await hub.client.listInstances({ runtimeStatus: statuses, pageSize: 1 });
+      if (page.instances.length === 0) return;
+    }
     if (Date.now() > deadline) throw new Error(`instances still ${statuses.join("/")} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    await new Promise((resolve) => setTimeout(resolve, expected ? Math.min(pollMs, 20) : pollMs));
   }
 }
 

@@ -27,6 +27,7 @@ import {
   nameProblem,
   type OrchestratorRef,
   orchestrationIdProblem,
+  orchestratorNameProblem,
   refName,
 } from "./core/refs.js";
 import {
@@ -159,7 +160,7 @@ export class DurableClient {
     options: StartNewOptions = {},
   ): Promise<string> {
     const name = refName(nameOrRef);
-    const problem = nameProblem("orchestrator name", name);
+    const problem = orchestratorNameProblem(name);
     if (problem) throw new InvalidArgumentError(problem);
     const registry = this.binding.registry();
     if (registry && !registry.orchestratorNames().includes(name)) {

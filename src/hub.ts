@@ -18,6 +18,7 @@ import {
   type NameRegistry,
   nameProblem,
   type OrchestratorRef,
+  orchestratorNameProblem,
 } from "./core/refs.js";
 import type { OrchestratorFunction } from "./core/replay.js";
 import { ActivityDispatcher } from "./dispatch/activity-dispatcher.js";
@@ -366,7 +367,8 @@ export class TaskHub implements NameRegistry {
 
   private checkRegistration(kind: string, name: string, fn: unknown, map: Map<string, unknown>): void {
     if (this.state !== "idle") throw new RefrainError("INVALID_STATE", `register ${kind}s before start()`);
-    const problem = nameProblem(`${kind} name`, name);
+    const problem =
+      kind === "orchestrator" ? orchestratorNameProblem(name) : nameProblem(`${kind} name`, name);
     if (problem) throw new InvalidArgumentError(problem);
     if (typeof fn !== "function") throw new InvalidArgumentError(`${kind} '${name}' must be a function`);
     if (map.has(name)) throw new InvalidArgumentError(`${kind} '${name}' is already registered`);

@@ -130,7 +130,7 @@ export const w6: Workload = {
     );
     const ticker = setInterval(() => r.progress(`~${completed.count()}/${size} timers fired`), 250);
     try {
-      await waitUntilNone(hub, ["Pending", "Running"], 100);
+      await waitUntilNone(hub, ["Pending", "Running"], 100, { count: completed.count, total: size });
     } finally {
       clearInterval(ticker);
       completed.stop();

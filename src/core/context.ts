@@ -27,6 +27,7 @@ import {
   nameProblem,
   type OrchestratorRef,
   orchestrationIdProblem,
+  orchestratorNameProblem,
   refName,
 } from "./refs.js";
 import {
@@ -346,7 +347,7 @@ export class OrchestrationContext<TInput = unknown> {
 
   private orchestratorName(nameOrRef: string | OrchestratorRef<unknown, unknown>): string {
     const name = refName(nameOrRef);
-    const problem = nameProblem("orchestrator name", name);
+    const problem = orchestratorNameProblem(name);
     if (problem) throw new InvalidArgumentError(problem);
     const registry = this.host.registry;
     if (registry && !registry.orchestratorNames().includes(name)) {

@@ -88,3 +88,17 @@ export function nameProblem(what: string, name: unknown): string | undefined {
   if (hasControlChars(name)) return `${what} must not contain control characters`;
   return undefined;
 }
+
+/**
+ * Checks an orchestrator name: a valid name that does not begin with "@", which starts the names
+ * of entity instance rows (so no orchestration can be mistaken for an entity). Returns an error
+ * message or undefined.
+ */
+export function orchestratorNameProblem(name: unknown): string | undefined {
+  const problem = nameProblem("orchestrator name", name);
+  if (problem) return problem;
+  if ((name as string).startsWith("@")) {
+    return `orchestrator name '${String(name)}' begins with '@', which is reserved for entities`;
+  }
+  return undefined;
+}

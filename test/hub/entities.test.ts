@@ -236,6 +236,8 @@ for (const kind of STORE_KINDS) {
       await rejectsWithCode(c.listEntities({ pageSize: 0 }), "INVALID_ARGUMENT");
       await rejectsWithCode(c.readEntityState("not-an-entity"), "INVALID_ARGUMENT");
       await rejectsWithCode(c.startNew("Report", { instanceId: "@counter@x" }), "INVALID_ARGUMENT");
+      await rejectsWithCode(c.startNew("@counter"), "INVALID_ARGUMENT"); // '@' names are entities'
+
       await rejectsWithCode(c.getStatus("@counter@x"), "INVALID_ARGUMENT");
       await rejectsWithCode(c.raiseEvent("@counter@x", "go"), "INVALID_ARGUMENT");
       assert.deepEqual((await c.listEntities({ includeTransient: true })).entities, []);

@@ -44,6 +44,7 @@ for (const kind of STORE_KINDS) {
       invalid(() => hub.orchestrator("NotFn", {} as unknown as OrchestratorFunction), /must be a function/);
       invalid(() => hub.activity("", () => 1), /must not be empty/);
       invalid(() => hub.orchestrator("bad\nname", noop), /control characters/);
+      invalid(() => hub.orchestrator("@counter", noop), /begins with '@', which is reserved for entities/);
       assert.deepEqual(hub.orchestratorNames(), ["Orch"], "failed registrations left nothing behind");
     });
 

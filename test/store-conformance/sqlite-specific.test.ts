@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { Database } from "../../src/store/sqlite/driver.js";
-import { SCHEMA_VERSION } from "../../src/store/sqlite/schema.js";
+import { MIGRATIONS, SCHEMA_VERSION } from "../../src/store/sqlite/schema.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { eventually } from "../hub/fixtures.js";
 import {
@@ -158,6 +158,31 @@ describe("SqliteStore specifics", () => {
     raw.prepare("UPDATE refrain_meta SET value = '999' WHERE key = 'schema_version'").run();
     raw.close();
     await assertCorrupt(file, /999/);
+  });
+
+  test("a version 1 file is migrated: the inbox index by kind replaces the one by visible time", async () => {
+    const raw = new Database(file);
+    raw.exec(MIGRATIONS[0]!.sql);
+    raw.exec("CREATE TABLE refrain_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)");
+    raw.prepare("INSERT INTO refrain_meta (key, value) VALUES ('schema_version', '1')").run();
+    raw
+      .prepare("INSERT INTO inbox (hub, instance_id, event, visible_at) VALUES (?, 'o', ?, ?)")
+      .run(HUB, JSON.stringify(eventMessage("o", "e").event), Date.now() - 1000);
+    raw.close();
+    const store = await openStore();
+    assert.equal(store.diagnostics().schemaVersion, SCHEMA_VERSION);
+    await store.close();
+    const check = new Database(file, { readonly: true });
+    try {
+      const indexes = check
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'inbox' ORDER BY name")
+        .pluck()
+        .all();
+      assert.deepStrictEqual(indexes, ["inbox_by_instance", "inbox_by_kind_visible"]);
+      assert.equal(check.prepare("SELECT COUNT(*) FROM inbox").pluck().get(), 1, "the message survives");
+    } finally {
+      check.close();
+    }
   });
 
   test("opening an existing store again does not re-run migrations", async () => {

@@ -141,6 +141,44 @@ export function entityStoreTests(h: StoreHarness): void {
       );
     });
 
+    test("orchestration and entity workers each find their own messages, whatever is older", async () => {
+      const t0 = Date.now() - 10_000;
+      // Older entity messages ahead of the orchestration's, and the other way round.
+      await h.store.appendMessage(HUB, entityMessage("a", "op", t0));
+      await h.store.createInstance(HUB, newInstance("orch-1", { visibleAt: t0 + 1000 }));
+      await h.store.appendMessage(HUB, entityMessage("b", "op", t0 + 2000));
+      assert.equal(await h.store.nextWakeUp(HUB, [ORCH], []), t0 + 1000);
+      assert.equal(await h.store.nextWakeUp(HUB, [ENTITY_ROW], []), t0);
+      assert.equal(await h.store.nextWakeUp(HUB, [ORCH, ENTITY_ROW], []), t0);
+      assert.equal(await h.store.nextWakeUp(HUB, [], []), undefined);
+      const orchestrations = await h.store.leaseOrchestrations(HUB, WORKER, [ORCH], LONG_LEASE, { max: 10 });
+      assert.deepStrictEqual(
+        orchestrations.map((i) => i.instance.instanceId),
+        ["orch-1"],
+      );
+      const entities = await h.store.leaseOrchestrations(HUB, WORKER, [ENTITY_ROW], LONG_LEASE, { max: 10 });
+      assert.deepStrictEqual(
+        entities.map((i) => i.instance.instanceId),
+        ["@counter@a", "@counter@b"],
+      );
+      // Leased, the messages still count for the wake-up time (a lease may expire).
+      assert.equal(await h.store.nextWakeUp(HUB, [ENTITY_ROW], []), t0);
+    });
+
+    test("a worker serving both kinds leases oldest message first across them", async () => {
+      const t0 = Date.now() - 10_000;
+      await h.store.createInstance(HUB, newInstance("orch-2", { visibleAt: t0 + 1000 }));
+      await h.store.appendMessage(HUB, entityMessage("late", "op", t0 + 2000));
+      await h.store.appendMessage(HUB, entityMessage("early", "op", t0));
+      const items = await h.store.leaseOrchestrations(HUB, WORKER, [ORCH, ENTITY_ROW], LONG_LEASE, {
+        max: 2,
+      });
+      assert.deepStrictEqual(
+        items.map((i) => i.instance.instanceId),
+        ["@counter@early", "orch-2"],
+      );
+    });
+
     test("an idle purge deletes only empty entities with no message and no live lease", async () => {
       const other = { name: "@other", executionId: "entity" };
       const emptied = async (message: NewMessage, name: string) => {

@@ -28,7 +28,7 @@ import {
   refusedIfLost,
   writeCheckpoint,
 } from "./operations.js";
-import type { InstanceState } from "./statements.js";
+import { type InboxKind, type InstanceState, inboxKinds, type Statements } from "./statements.js";
 
 /**
  * Creates `instance` (replacing a terminal one; `InstanceAlreadyExistsError` for an active one)
@@ -59,26 +59,66 @@ export function createBody(
   };
 }
 
+/** The first eligible inbox message of `kinds` after a (visibleAt, id) cursor, as `nextOrchestration` reads it. */
+export interface InboxHead {
+  instanceId: string;
+  visibleAt: number;
+  id: number;
+  hasRow: number;
+}
+
+/** Where a walk of the inbox starts: before every message. */
+export const INBOX_START = { visibleAt: Number.MIN_SAFE_INTEGER, id: Number.MIN_SAFE_INTEGER };
+
+/**
+ * The oldest eligible visible message of the given kinds after `after` (the older head when both
+ * kinds are asked for), or undefined.
+ */
+export function nextHead(
+  s: Statements,
+  hub: string,
+  kinds: readonly InboxKind[],
+  namesJson: string,
+  now: number,
+  after: { visibleAt: number; id: number },
+): InboxHead | undefined {
+  let best: InboxHead | undefined;
+  for (const kind of kinds) {
+    const head = s.nextOrchestration.get(hub, kind, now, after.visibleAt, after.id, namesJson, now) as
+      | InboxHead
+      | undefined;
+    if (
+      head &&
+      (!best || head.visibleAt < best.visibleAt || (head.visibleAt === best.visibleAt && head.id < best.id))
+    )
+      best = head;
+  }
+  return best;
+}
+
 /**
  * Leases up to `max` eligible instances, oldest visible message first, deleting the messages of
- * instances that have no row on the way.
+ * instances that have no row on the way. The walk goes forward through the inbox: what it passed
+ * is leased or not eligible within this transaction.
  */
 export function leaseBody(
   hub: string,
   workerId: string,
-  namesJson: string,
+  names: readonly string[],
   leaseMs: number,
   max: number,
   known: LeaseOptions["known"],
 ): WriteBody<OrchestrationWorkItem[]> {
+  const namesJson = JSON.stringify(names);
+  const kinds = inboxKinds(names);
   return (s) => {
     const now = Date.now();
     const items: OrchestrationWorkItem[] = [];
+    let after = INBOX_START;
     while (items.length < max) {
-      const next = s.nextOrchestration.get(hub, now, namesJson, now) as
-        | { instanceId: string; hasRow: number }
-        | undefined;
+      const next = nextHead(s, hub, kinds, namesJson, now, after);
       if (!next) break;
+      after = next;
       if (!next.hasRow) {
         s.deleteInbox.run(hub, next.instanceId);
         continue;

@@ -14,6 +14,12 @@ export interface Migration {
   sql: string;
 }
 
+/**
+ * The inbox's kind expression: 1 for a message to an entity (its instance ID begins with "@"),
+ * 0 for one to an orchestration. Queries must spell it exactly so for SQLite to use the index.
+ */
+export const INBOX_KIND = "(substr(instance_id, 1, 1) = '@')";
+
 /** Every migration in order; the last one's version is the schema version this code writes. */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -79,6 +85,18 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX activity_tasks_by_visible ON activity_tasks (hub, visible_at, id);
       CREATE INDEX activity_tasks_by_instance ON activity_tasks (hub, instance_id);
+    `,
+  },
+  {
+    version: 2,
+    description: "inbox indexed by kind (entity or orchestration) before visible time",
+    // Entity instance IDs begin with "@" and orchestration IDs never do: with the kind leading the
+    // index, a dispatcher finds the first message of its own kind without walking past every
+    // message of the other kind (10,000 due timers made each idle check of the entity
+    // dispatcher cost milliseconds).
+    sql: `
+      DROP INDEX inbox_by_visible;
+      CREATE INDEX inbox_by_kind_visible ON inbox (hub, ${INBOX_KIND}, visible_at, id);
     `,
   },
 ];

@@ -51,7 +51,7 @@ import type {
   Store,
   StoreNotification,
 } from "../store.js";
-import { commitBody, completeBody, createBody, leaseBody } from "./batches.js";
+import { commitBody, completeBody, createBody, INBOX_START, leaseBody, nextHead } from "./batches.js";
 import { SqliteConnection, type WriteBody } from "./connection.js";
 import { ExternalChanges } from "./external-changes.js";
 import { openDatabase, readDiagnostics, type SqliteDiagnostics, type SqliteStoreOptions } from "./open.js";
@@ -59,6 +59,7 @@ import { deleteInstance, filterParams, insertMessage, parseId, readHistory } fro
 import {
   type InstanceRow,
   type InstanceState,
+  inboxKinds,
   prepareStatements,
   type Statements,
   type TaskRow,
@@ -276,11 +277,11 @@ export class SqliteStore implements Store {
   ): Promise<OrchestrationWorkItem[]> {
     validateDuration("leaseMs", leaseMs, false);
     const max = validateBatchSize(options.max);
-    const namesJson = JSON.stringify(names);
     // A read first: an empty queue (the common answer of an idle worker) costs no write transaction.
-    const probe = Date.now();
-    if (!this.query((s) => s.nextOrchestration.get(hub, probe, namesJson, probe))) return [];
-    return this.write(hub, leaseBody(hub, workerId, namesJson, leaseMs, max, options.known), UNSYNCED);
+    const kinds = inboxKinds(names);
+    const namesJson = JSON.stringify(names);
+    if (!this.query((s) => nextHead(s, hub, kinds, namesJson, Date.now(), INBOX_START))) return [];
+    return this.write(hub, leaseBody(hub, workerId, names, leaseMs, max, options.known), UNSYNCED);
   }
 
   /** Commits one orchestration step atomically and releases the lease. */
@@ -428,11 +429,15 @@ export class SqliteStore implements Store {
     activityNames: readonly string[],
   ): Promise<number | undefined> {
     return this.query((s) => {
-      const a = (s.nextMessageTime.get(hub, JSON.stringify(orchestratorNames)) as { t: number } | undefined)
-        ?.t;
-      const b = (s.nextTaskTime.get(hub, JSON.stringify(activityNames)) as { t: number } | undefined)?.t;
-      if (a === undefined) return b;
-      return b === undefined ? a : Math.min(a, b);
+      const names = JSON.stringify(orchestratorNames);
+      const times: number[] = [];
+      for (const kind of orchestratorNames.length > 0 ? inboxKinds(orchestratorNames) : []) {
+        const row = s.nextMessageTime.get(hub, kind, names) as { t: number } | undefined;
+        if (row) times.push(row.t);
+      }
+      const task = s.nextTaskTime.get(hub, JSON.stringify(activityNames)) as { t: number } | undefined;
+      if (task) times.push(task.t);
+      return times.length === 0 ? undefined : Math.min(...times);
     });
   }
 

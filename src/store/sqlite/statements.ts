@@ -6,6 +6,7 @@
 import type BetterSqlite3 from "better-sqlite3";
 import type { HistoryEvent } from "../../core/events.js";
 import type { InboxColumns, InstanceColumns, TaskColumns } from "../rows.js";
+import { INBOX_KIND } from "./schema.js";
 
 /** A row of `instances`. */
 export interface InstanceRow extends InstanceColumns {
@@ -47,6 +48,8 @@ export function toHistoryEvent(row: { event: string }): HistoryEvent {
 }
 
 const NAME_IN = "IN (SELECT value FROM json_each(?))";
+/** The inbox kind expression on the alias `m`. */
+const M_KIND = INBOX_KIND.replace("instance_id", "m.instance_id");
 const TERMINAL = "('Completed', 'Failed', 'Terminated')";
 const FILTER = `hub = @hub
   AND (@createdFrom IS NULL OR created_at >= @createdFrom)
@@ -92,9 +95,11 @@ const SQL = {
   // Inbox.
   insertMessage:
     "INSERT INTO inbox (hub, instance_id, execution_id, event, visible_at) VALUES (?, ?, ?, ?, ?)",
-  nextOrchestration: `SELECT m.instance_id AS instanceId, i.instance_id IS NOT NULL AS hasRow FROM inbox m
+  // The first eligible message of one kind (see INBOX_KIND) after a (visible_at, id) cursor.
+  nextOrchestration: `SELECT m.instance_id AS instanceId, m.visible_at AS visibleAt, m.id AS id,
+         i.instance_id IS NOT NULL AS hasRow FROM inbox m
        LEFT JOIN instances i ON i.hub = m.hub AND i.instance_id = m.instance_id
-       WHERE m.hub = ? AND m.visible_at <= ?
+       WHERE m.hub = ? AND ${M_KIND} = ? AND m.visible_at <= ? AND (m.visible_at, m.id) > (?, ?)
          AND (i.instance_id IS NULL
               OR (i.name ${NAME_IN} AND (i.lease_token IS NULL OR i.lease_expires_at <= ?)))
        ORDER BY m.visible_at, m.id LIMIT 1`,
@@ -126,13 +131,27 @@ const SQL = {
   // the planner starts from every instance of the hub.
   nextMessageTime: `SELECT m.visible_at AS t FROM inbox m
        CROSS JOIN instances i ON i.hub = m.hub AND i.instance_id = m.instance_id
-       WHERE m.hub = ? AND i.name ${NAME_IN} ORDER BY m.visible_at, m.id LIMIT 1`,
+       WHERE m.hub = ? AND ${M_KIND} = ? AND i.name ${NAME_IN} ORDER BY m.visible_at, m.id LIMIT 1`,
   nextTaskTime: `SELECT visible_at AS t FROM activity_tasks WHERE hub = ? AND name ${NAME_IN}
        ORDER BY visible_at, id LIMIT 1`,
-  dueMessages: "SELECT COUNT(*) AS n, MIN(visible_at) AS oldest FROM inbox WHERE hub = ? AND visible_at <= ?",
+  dueMessages: `SELECT COUNT(*) AS n, MIN(visible_at) AS oldest FROM inbox
+       WHERE hub = ? AND ${INBOX_KIND} IN (0, 1) AND visible_at <= ?`,
   dueTasks:
     "SELECT COUNT(*) AS n, MIN(visible_at) AS oldest FROM activity_tasks WHERE hub = ? AND visible_at <= ?",
 };
+
+/** The values of `INBOX_KIND`: 0 for orchestrations, 1 for entities. */
+export type InboxKind = 0 | 1;
+
+/**
+ * The inbox kinds whose instances can carry one of `names`: entity rows are named "@" plus the
+ * entity name, and no orchestrator name begins with "@" (registration refuses it).
+ */
+export function inboxKinds(names: readonly string[]): InboxKind[] {
+  const entities = names.filter((n) => n.startsWith("@")).length;
+  if (entities === 0) return [0];
+  return entities === names.length ? [1] : [0, 1];
+}
 
 /** The prepared statements of one connection, by name, plus `dataVersion` (a number). */
 export type Statements = { [K in keyof typeof SQL]: BetterSqlite3.Statement } & {
