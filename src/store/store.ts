@@ -1,7 +1,11 @@
 /**
  * The Store contract: the only thing workers share. A store keeps, per task hub, the instance
  * rows, each instance's history (current execution only), its inbox of pending messages, and the
- * activity task queue. Every method is atomic; a method that throws changed nothing.
+ * activity task queue. Every method is atomic; a method that throws changed nothing. A write is
+ * durable when its call returns, with one allowance: `commitOrchestrations` and
+ * `completeActivities` (the engine's own steps) may return once their commit is visible, before
+ * it is durable, if the store keeps one sequential log (nothing later becomes durable without
+ * it) and refuses every later write should making it durable fail.
  *
  * Times are milliseconds since the epoch. Lease expiry is judged by the store's own clock.
  * Every method takes the task hub name first; hubs never see each other's data.
@@ -408,6 +412,8 @@ export interface Store {
   /**
    * Registers a listener for changes made through this store (and, for shared databases,
    * other processes where supported). Returns the unsubscribe function. Listeners must not throw.
+   * A change is announced once it is durable: by the time its call returns, except for
+   * `commitOrchestrations` / `completeActivities` settled early (see the module comment).
    */
   subscribe(hub: string, listener: (notification: StoreNotification) => void): () => void;
 }

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { InstanceRecord } from "../../src/store/store.js";
+import { eventually } from "../hub/fixtures.js";
 import {
   ACT,
   ACTIVE_STATUSES,
@@ -179,11 +180,14 @@ export function instanceTests(h: StoreHarness): void {
     }
 
     test("a transition switches the status and adds the message in one step, notifying the change", async () => {
-      await instanceWithStatus(h.store, "f", "Failed");
       const seen: string[] = [];
       const unsubscribe = h.store.subscribe(HUB, (n) => {
         if (n.kind === "instance-updated") seen.push(`${n.instanceId}:${n.runtimeStatus}`);
       });
+      await instanceWithStatus(h.store, "f", "Failed");
+      // A step commit may be announced after it returns (once durable): wait for it.
+      await eventually("the Failed status to be announced", () => seen.includes("f:Failed"));
+      seen.length = 0;
       await h.store.appendMessage(HUB, eventMessage("f", "rewind"), {
         transition: { from: "Failed", to: "Pending" },
       });

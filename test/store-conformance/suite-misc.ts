@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { StoreNotification } from "../../src/store/store.js";
+import { eventually } from "../hub/fixtures.js";
 import {
   ACT,
   activityTask,
@@ -97,6 +98,12 @@ export function miscTests(h: StoreHarness): void {
         }
       });
       const take = (): string[] => seen.splice(0).sort();
+      // A step commit or activity completion may be announced after its call returns (once it is
+      // durable, see Store): wait for as many notifications as expected, then compare.
+      const expectNotes = async (expected: string[]): Promise<void> => {
+        await eventually(`${expected.length} notifications`, () => seen.length >= expected.length);
+        assert.deepStrictEqual(take(), expected);
+      };
 
       await h.store.createInstance(HUB, newInstance("a"));
       assert.deepStrictEqual(take(), ["instance-updated:a:Pending", "orchestration-work:a"]);
@@ -114,14 +121,14 @@ export function miscTests(h: StoreHarness): void {
           messages: [eventMessage("b", "to-b")],
         }),
       );
-      assert.deepStrictEqual(take(), ["activity-work", "instance-updated:a:Running", "orchestration-work:b"]);
+      await expectNotes(["activity-work", "instance-updated:a:Running", "orchestration-work:b"]);
 
       const task = await leaseActivity(h.store);
       await h.store.abandonActivity(task.lease);
       assert.deepStrictEqual(take(), ["activity-work"]);
       const task2 = await leaseActivity(h.store);
       await h.store.completeActivity(task2.lease, taskCompleted(0));
-      assert.deepStrictEqual(take(), ["orchestration-work:a"]);
+      await expectNotes(["orchestration-work:a"]);
 
       const b = await leaseOrchestration(h.store, HUB, WORKER, LONG_LEASE);
       await h.store.abandonOrchestration(b.lease);

@@ -8,9 +8,11 @@
  * a write is durable before its call returns. Notifications are delivered after the commit.
  */
 import type BetterSqlite3 from "better-sqlite3";
+import { StoreUnavailableError } from "../../core/errors.js";
 import { NotificationBatch, type NotificationHub } from "../common.js";
 import { translateSqliteError } from "./sqlite-errors.js";
 import type { Statements } from "./statements.js";
+import type { WalSync } from "./wal-sync.js";
 
 /** The body of a write: statements, plus the notifications it produces. */
 export type WriteBody<T> = (s: Statements, batch: NotificationBatch) => T;
@@ -18,6 +20,8 @@ export type WriteBody<T> = (s: Statements, batch: NotificationBatch) => T;
 interface QueuedWrite {
   hub: string;
   body: WriteBody<unknown>;
+  /** Settle once committed, before the sync (see `writeSoon`). */
+  early: boolean;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -37,17 +41,30 @@ class WriteFailed extends Error {
   }
 }
 
+/** Settles one write of a commit: its value, or its own error translated. */
+function settleOne({ write, ok, value }: Done, path: string): void {
+  if (ok) write.resolve(value);
+  else write.reject(translateSqliteError(value, path, "SQLite write failed"));
+}
+
 /** One open SQLite connection with its prepared statements. */
 export class SqliteConnection {
   private queue: QueuedWrite[] = [];
   private scheduled = false;
+  /** Set when a sync failed: every later write is refused with it. */
+  private broken: Error | undefined;
 
+  /**
+   * `synchronous` is the connection's own setting; with `walSync` (the connection then runs with
+   * NORMAL) group commits settle only after `walSync` has synced the WAL past them.
+   */
   constructor(
     private readonly db: BetterSqlite3.Database,
     private readonly s: Statements,
     private readonly path: string,
     private readonly synchronous: "FULL" | "NORMAL",
     private readonly notifications: NotificationHub,
+    private readonly walSync?: WalSync,
   ) {}
 
   /** Runs single statements outside any transaction (each is consistent on its own). */
@@ -91,10 +108,16 @@ export class SqliteConnection {
     return result;
   }
 
-  /** Queues a durable write for this turn's group commit; settles once it is committed (or failed). */
-  writeSoon<T>(hub: string, body: WriteBody<T>): Promise<T> {
+  /**
+   * Queues a durable write for this turn's group commit; settles once it is committed and synced
+   * (or failed). With `early` and a `walSync`, it settles as soon as it is committed, before the
+   * sync: for the engine's own steps, whose effects (activities run, later commits) are either
+   * at-least-once anyway or come later in the same log. Notifications always wait for the sync.
+   */
+  writeSoon<T>(hub: string, body: WriteBody<T>, early = false): Promise<T> {
+    if (this.broken) return Promise.reject(this.broken);
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ hub, body, resolve: resolve as (value: unknown) => void, reject });
+      this.queue.push({ hub, body, early, resolve: resolve as (value: unknown) => void, reject });
       if (this.scheduled) return;
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -124,13 +147,32 @@ export class SqliteConnection {
       for (const write of writes) write.reject(error);
       return;
     }
-    for (const { write, ok, value, batch } of done) {
-      if (!ok) {
-        write.reject(translateSqliteError(value, this.path, "SQLite write failed"));
-        continue;
-      }
-      this.notifications.emit(write.hub, batch.toList());
-      write.resolve(value);
+    if (!this.walSync) {
+      this.settle(done, false);
+      return;
+    }
+    for (const d of done) if (d.write.early) settleOne(d, this.path);
+    this.walSync.request().then(
+      () => this.settle(done, true),
+      (err: unknown) => {
+        // Committed but maybe not durable, and early writes were acted upon: refuse every later
+        // write rather than build on what the disk may have lost.
+        const error = new StoreUnavailableError(
+          `syncing the write-ahead log of SQLite store '${this.path}' failed: ${String(err)}; ` +
+            "the last writes may not be durable, and the store accepts no more writes",
+          err,
+        );
+        this.broken = error;
+        for (const { write } of done) if (!write.early) write.reject(error);
+      },
+    );
+  }
+
+  /** Delivers each committed write's notifications and settles its promise (unless already settled). */
+  private settle(done: readonly Done[], synced: boolean): void {
+    for (const d of done) {
+      if (d.ok) this.notifications.emit(d.write.hub, d.batch.toList());
+      if (!(synced && d.write.early)) settleOne(d, this.path);
     }
   }
 
@@ -165,9 +207,10 @@ export class SqliteConnection {
     return done;
   }
 
-  /** Commits the queued writes and closes the connection. */
-  close(): void {
+  /** Commits the queued writes, closes the connection, and waits for their sync. */
+  async close(): Promise<void> {
     this.flush();
     this.db.close();
+    await this.walSync?.close();
   }
 }

@@ -25,7 +25,13 @@ export interface SqliteStoreOptions {
 export interface SqliteDiagnostics {
   path: string;
   journalMode: string;
+  /** The durability of a commit: FULL (synced before the call returns) or NORMAL. */
   synchronous: string;
+  /**
+   * True when FULL commits are synced by the store on libuv's thread pool (a plain file) rather
+   * than by SQLite inside COMMIT, which would block the event loop.
+   */
+  syncsOffEventLoop: boolean;
   busyTimeoutMs: number;
   schemaVersion: number;
 }
@@ -44,7 +50,7 @@ export function openDatabase(
 ): BetterSqlite3.Database {
   let db: BetterSqlite3.Database;
   try {
-    if (path !== ":memory:" && !path.startsWith("file:")) mkdirSync(dirname(path), { recursive: true });
+    if (isPlainFile(path)) mkdirSync(dirname(path), { recursive: true });
     db = new Database(path, { timeout: busyTimeoutMs });
   } catch (err) {
     const translated = translateSqliteError(err, path, `cannot open SQLite store '${path}'`);
@@ -67,8 +73,16 @@ export function openDatabase(
   }
 }
 
+/** True for a path naming a file on disk (not ":memory:", "" or a "file:" URI). */
+export function isPlainFile(path: string): boolean {
+  return path !== "" && path !== ":memory:" && !path.startsWith("file:");
+}
+
 /** The settings an open connection actually runs with, and the file's schema version. */
-export function readDiagnostics(db: BetterSqlite3.Database, path: string): SqliteDiagnostics {
+export function readDiagnostics(
+  db: BetterSqlite3.Database,
+  path: string,
+): Omit<SqliteDiagnostics, "syncsOffEventLoop"> {
   const version = db.prepare("SELECT value FROM refrain_meta WHERE key = 'schema_version'").pluck().get();
   return {
     path,

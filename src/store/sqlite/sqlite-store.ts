@@ -54,7 +54,13 @@ import type {
 import { commitBody, completeBody, createBody, INBOX_START, leaseBody, nextHead } from "./batches.js";
 import { SqliteConnection, type WriteBody } from "./connection.js";
 import { ExternalChanges } from "./external-changes.js";
-import { openDatabase, readDiagnostics, type SqliteDiagnostics, type SqliteStoreOptions } from "./open.js";
+import {
+  isPlainFile,
+  openDatabase,
+  readDiagnostics,
+  type SqliteDiagnostics,
+  type SqliteStoreOptions,
+} from "./open.js";
 import { deleteInstance, filterParams, insertMessage, parseId, readHistory } from "./operations.js";
 import {
   type InstanceRow,
@@ -64,12 +70,15 @@ import {
   type Statements,
   type TaskRow,
 } from "./statements.js";
+import { WalSync } from "./wal-sync.js";
 
 /**
  * Leases, renewals and releases need no fsync: a crash may lose one, and it then just expires, as
  * every commit is fenced by its lease's token. The next durable commit syncs them along.
  */
 const UNSYNCED = { durable: false } as const;
+/** The engine's own step commits settle once committed, before their sync (ADR 011). */
+const EARLY = true;
 
 /** A count and the oldest visible time of due work. */
 interface DueRow {
@@ -87,6 +96,7 @@ export class SqliteStore implements Store {
   readonly path: string;
   private readonly synchronous: "FULL" | "NORMAL";
   private readonly busyTimeoutMs: number;
+  private syncsOffEventLoop = false;
   private conn: SqliteConnection | undefined;
   private db: BetterSqlite3.Database | undefined;
   private closed = false;
@@ -114,21 +124,31 @@ export class SqliteStore implements Store {
   async open(): Promise<void> {
     if (this.closed) throw storeClosedError(this.kind, true);
     if (this.db) return;
-    const db = openDatabase(this.path, this.synchronous, this.busyTimeoutMs);
+    // FULL on a plain file: commits are synced off the event loop (see WalSync).
+    const walSync =
+      this.synchronous === "FULL" && isPlainFile(this.path) ? new WalSync(`${this.path}-wal`) : undefined;
+    const synchronous = walSync ? "NORMAL" : this.synchronous;
+    const db = openDatabase(this.path, synchronous, this.busyTimeoutMs);
     this.conn = new SqliteConnection(
       db,
       prepareStatements(db),
       this.path,
-      this.synchronous,
+      synchronous,
       this.notifications,
+      walSync,
     );
     this.db = db;
+    this.syncsOffEventLoop = walSync !== undefined;
   }
 
   /** The connection's effective settings, for diagnostics (`refrain doctor`) and tests. */
   diagnostics(): SqliteDiagnostics {
     this.connection();
-    return readDiagnostics(this.db!, this.path);
+    return {
+      ...readDiagnostics(this.db!, this.path),
+      synchronous: this.synchronous,
+      syncsOffEventLoop: this.syncsOffEventLoop,
+    };
   }
 
   /** Closes the connection; later calls throw `STORE_CLOSED`. */
@@ -138,7 +158,7 @@ export class SqliteStore implements Store {
     const conn = this.conn;
     this.conn = undefined;
     this.db = undefined;
-    conn?.close();
+    await conn?.close();
     this.notifications.clear();
   }
 
@@ -298,7 +318,7 @@ export class SqliteStore implements Store {
     commits: readonly { lease: OrchestrationLease; checkpoint: Checkpoint }[],
     claim?: ActivityClaim,
   ): Promise<CommitOutcome[]> {
-    return this.writeSoon(hub, commitBody(hub, commits, new ClaimBudget(claim, Date.now())));
+    return this.writeSoon(hub, commitBody(hub, commits, new ClaimBudget(claim, Date.now())), EARLY);
   }
 
   /** Extends a held orchestration lease by `leaseMs` from now. */
@@ -388,7 +408,7 @@ export class SqliteStore implements Store {
     completions: readonly ActivityCompletion[],
     claim?: ActivityClaim,
   ): Promise<CommitOutcome[]> {
-    return this.writeSoon(hub, completeBody(hub, completions, new ClaimBudget(claim, Date.now())));
+    return this.writeSoon(hub, completeBody(hub, completions, new ClaimBudget(claim, Date.now())), EARLY);
   }
 
   /** Extends a held activity lease by `leaseMs` from now. */
@@ -485,8 +505,8 @@ export class SqliteStore implements Store {
     return this.connection().write(hub, fn, options);
   }
 
-  /** A durable write in this turn's group commit. */
-  private writeSoon<T>(hub: string, fn: WriteBody<T>): Promise<T> {
-    return this.connection().writeSoon(hub, fn);
+  /** A durable write in this turn's group commit (settled `early` for the engine's steps). */
+  private writeSoon<T>(hub: string, fn: WriteBody<T>, early = false): Promise<T> {
+    return this.connection().writeSoon(hub, fn, early);
   }
 }

@@ -1,0 +1,105 @@
+/**
+ * SQLite with `synchronous: "FULL"` on a file syncs its write-ahead log off the event loop
+ * (ADR 011): requests made during a sync are served together by the next one; client writes
+ * settle only after a sync, the engine's step commits as soon as they are committed; a failed sync
+ * fails the writes waiting for it and every later write; in-memory files keep SQLite's own sync.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, unlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, test } from "node:test";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import { WalSync } from "../../src/store/sqlite/wal-sync.js";
+import { checkpointFor, HUB, leaseOrchestration, newInstance, rejectsWithCode } from "./fixtures.js";
+
+describe("SQLite WAL sync off the event loop", () => {
+  let dir: string;
+  let file: string;
+  const opened: SqliteStore[] = [];
+
+  async function openStore(options: ConstructorParameters<typeof SqliteStore>[0] = {}): Promise<SqliteStore> {
+    const store = new SqliteStore({ path: file, ...options });
+    opened.push(store);
+    await store.open();
+    return store;
+  }
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "refrain-walsync-"));
+    file = join(dir, "refrain.db");
+  });
+
+  afterEach(async () => {
+    for (const store of opened.splice(0)) await store.close().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("FULL on a file syncs off the event loop; NORMAL and in-memory files leave it to SQLite", async () => {
+    const store = await openStore();
+    assert.deepStrictEqual(
+      { synchronous: store.diagnostics().synchronous, off: store.diagnostics().syncsOffEventLoop },
+      { synchronous: "FULL", off: true },
+    );
+    const normal = await openStore({ path: join(dir, "normal.db"), synchronous: "NORMAL" });
+    assert.equal(normal.diagnostics().syncsOffEventLoop, false);
+    const memory = await openStore({ path: ":memory:" });
+    assert.deepStrictEqual(
+      { synchronous: memory.diagnostics().synchronous, off: memory.diagnostics().syncsOffEventLoop },
+      { synchronous: "FULL", off: false },
+    );
+  });
+
+  test("requests made while a sync runs are served together by the next sync", async () => {
+    const store = await openStore();
+    await store.createInstance(HUB, newInstance("a")); // the WAL file exists from here on
+    const sync = new WalSync(`${file}-wal`);
+    try {
+      const first = sync.request();
+      const during = Array.from({ length: 5 }, () => sync.request());
+      await Promise.all([first, ...during]);
+      assert.equal(sync.completedSyncs, 2);
+      await sync.request();
+      assert.equal(sync.completedSyncs, 3);
+    } finally {
+      await sync.close();
+    }
+  });
+
+  test("a client write settles after its sync; a step commit as soon as it is committed", async () => {
+    const store = await openStore();
+    const seen: string[] = [];
+    store.subscribe(HUB, (n) => {
+      if (n.kind === "instance-updated") seen.push(`note:${n.runtimeStatus}`);
+    });
+    await store.createInstance(HUB, newInstance("a"));
+    assert.deepStrictEqual(
+      seen,
+      ["note:Pending"],
+      "the creation's notification came before its call returned",
+    );
+    const item = await leaseOrchestration(store);
+    const commit = store.commitOrchestrations(HUB, [
+      { lease: item.lease, checkpoint: checkpointFor(item, { instance: { runtimeStatus: "Completed" } }) },
+    ]);
+    const outcomes = await commit;
+    assert.deepStrictEqual(
+      outcomes.map((o) => o.committed),
+      [true],
+    );
+    // Settled before the sync: its notification comes once the sync is done.
+    assert.deepStrictEqual(seen, ["note:Pending"]);
+    assert.equal((await store.getInstance(HUB, "a"))?.runtimeStatus, "Completed");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.deepStrictEqual(seen, ["note:Pending", "note:Completed"]);
+  });
+
+  test("a failed sync fails the writes waiting for it and every later write", async () => {
+    const store = await openStore();
+    await store.createInstance(HUB, newInstance("a"));
+    unlinkSync(`${file}-wal`); // SQLite keeps writing to the open file; the store cannot sync it by name
+    await rejectsWithCode(store.createInstance(HUB, newInstance("b")), "STORE_UNAVAILABLE");
+    await rejectsWithCode(store.createInstance(HUB, newInstance("c")), "STORE_UNAVAILABLE");
+    assert.ok(await store.getInstance(HUB, "a"), "reads still work");
+  });
+});
