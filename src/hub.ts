@@ -30,7 +30,7 @@ import { httpActivity } from "./http-activity.js";
 import { createLogger } from "./observability/logging.js";
 import { QueueGauges } from "./observability/queue-gauges.js";
 import { SqliteStore } from "./store/sqlite/sqlite-store.js";
-import type { Store } from "./store/store.js";
+import type { ActivityWorkItem, Store } from "./store/store.js";
 
 /** Options of a task hub. Every field is optional. */
 export interface TaskHubOptions {
@@ -341,15 +341,27 @@ export class TaskHub implements NameRegistry {
       return;
     }
     let committed = false;
+    let durable: Promise<unknown> | undefined;
     try {
+      // The claimed activities start when the creation is committed (a store may say so before
+      // it is durable); the caller's startNew returns once it is durable.
       await workers.activities.claiming(
-        (claim) => this.store.createInstance(this.name, instance, { firstStep: prepared.step, claim }),
+        (claim) =>
+          new Promise<ActivityWorkItem[]>((resolve, reject) => {
+            durable = this.store.createInstance(this.name, instance, {
+              firstStep: prepared.step,
+              claim,
+              onCommitted: resolve,
+            });
+            durable.then(resolve as (value: unknown) => void, reject);
+          }),
         (claimed) => claimed,
       );
       committed = true;
     } finally {
       prepared.settle(committed);
     }
+    await durable;
   }
 
   private ready(): Promise<void> {

@@ -129,6 +129,12 @@ export interface CreateOptions {
   firstStep?: Checkpoint;
   /** Leases activity tasks the first step creates to the creating worker (see `ActivityClaim`). */
   claim?: ActivityClaim;
+  /**
+   * A store may hand the claimed tasks to this callback as soon as the creation is committed,
+   * before it is durable (see the module comment), and then resolve with []; the call itself
+   * still settles only once the creation is durable. Called at most once, only on success.
+   */
+  onCommitted?: (claimed: ActivityWorkItem[]) => void;
 }
 
 /** One activity completion of `Store.completeActivities`. */

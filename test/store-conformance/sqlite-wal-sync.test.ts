@@ -11,7 +11,17 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { WalSync } from "../../src/store/sqlite/wal-sync.js";
-import { checkpointFor, HUB, leaseOrchestration, newInstance, rejectsWithCode } from "./fixtures.js";
+import {
+  ACT,
+  activityTask,
+  checkpointFor,
+  HUB,
+  LONG_LEASE,
+  leaseOrchestration,
+  newInstance,
+  rejectsWithCode,
+  WORKER,
+} from "./fixtures.js";
 
 describe("SQLite WAL sync off the event loop", () => {
   let dir: string;
@@ -92,6 +102,32 @@ describe("SQLite WAL sync off the event loop", () => {
     assert.equal((await store.getInstance(HUB, "a"))?.runtimeStatus, "Completed");
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.deepStrictEqual(seen, ["note:Pending", "note:Completed"]);
+  });
+
+  test("a creation tells its claimed tasks at the commit and settles after the sync", async () => {
+    const store = await openStore();
+    await store.createInstance(HUB, newInstance("warm-up")); // the WAL file exists from here on
+    const order: string[] = [];
+    const step = {
+      history: { mode: "append" as const, events: [] },
+      consumedMessageIds: [],
+      instance: { executionId: "s-e1", runtimeStatus: "Running" as const, lastUpdatedAt: Date.now() },
+      activities: [activityTask("s", "s-e1", 0)],
+      messages: [],
+      children: [],
+    };
+    const returned = await store
+      .createInstance(HUB, newInstance("s"), {
+        firstStep: step,
+        claim: { workerId: WORKER, names: [ACT], leaseMs: LONG_LEASE, max: 5 },
+        onCommitted: (claimed) => order.push(`told:${claimed.map((c) => c.task.taskId).join(",")}`),
+      })
+      .then((r) => {
+        order.push("settled");
+        return r;
+      });
+    assert.deepStrictEqual(order, ["told:0", "settled"]);
+    assert.deepStrictEqual(returned, []);
   });
 
   test("a failed sync fails the writes waiting for it and every later write", async () => {

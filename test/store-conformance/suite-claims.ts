@@ -285,6 +285,30 @@ export function claimTests(h: StoreHarness): void {
       );
     });
 
+    test("with onCommitted, a creation's claimed tasks arrive once: through it or in the result", async () => {
+      const told: ActivityWorkItem[][] = [];
+      const returned = await h.store.createInstance(HUB, newInstance("s"), {
+        firstStep: firstStepOf("s"),
+        claim: claimOf(5),
+        onCommitted: (claimed) => told.push(claimed),
+      });
+      assert.ok(told.length <= 1, "told at most once");
+      const all = [...(told[0] ?? []), ...returned];
+      assert.deepStrictEqual(
+        all.map((c) => [c.task.instanceId, c.task.taskId, c.lease.workerId]),
+        [["s", 0, WORKER]],
+      );
+      if (told.length === 1) assert.deepStrictEqual(returned, []);
+      await rejectsWithCode(
+        h.store.createInstance(HUB, newInstance("s"), {
+          firstStep: firstStepOf("s"),
+          claim: claimOf(5),
+          onCommitted: () => assert.fail("a failed creation must not be announced"),
+        }),
+        "INSTANCE_ALREADY_EXISTS",
+      );
+    });
+
     test("a creation with a first step commits it instead of queueing the start message", async () => {
       const claimed = await h.store.createInstance(HUB, newInstance("s"), {
         firstStep: firstStepOf("s"),

@@ -22,6 +22,8 @@ interface QueuedWrite {
   body: WriteBody<unknown>;
   /** Settle once committed, before the sync (see `writeSoon`). */
   early: boolean;
+  /** Told the write's value once it is committed, before the sync. */
+  onCommitted?: (value: unknown) => void;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -112,12 +114,26 @@ export class SqliteConnection {
    * Queues a durable write for this turn's group commit; settles once it is committed and synced
    * (or failed). With `early` and a `walSync`, it settles as soon as it is committed, before the
    * sync: for the engine's own steps, whose effects (activities run, later commits) are either
-   * at-least-once anyway or come later in the same log. Notifications always wait for the sync.
+   * at-least-once anyway or come later in the same log. `onCommitted` is told the value at that
+   * moment whatever `early` says. Notifications always wait for the sync.
    */
-  writeSoon<T>(hub: string, body: WriteBody<T>, early = false): Promise<T> {
+  writeSoon<T>(
+    hub: string,
+    body: WriteBody<T>,
+    options: { early?: boolean; onCommitted?: (value: T) => void } = {},
+  ): Promise<T> {
     if (this.broken) return Promise.reject(this.broken);
+    const early = options.early === true;
+    const onCommitted = options.onCommitted as ((value: unknown) => void) | undefined;
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ hub, body, early, resolve: resolve as (value: unknown) => void, reject });
+      this.queue.push({
+        hub,
+        body,
+        early,
+        onCommitted,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
       if (this.scheduled) return;
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -147,6 +163,7 @@ export class SqliteConnection {
       for (const write of writes) write.reject(error);
       return;
     }
+    for (const d of done) if (d.ok) d.write.onCommitted?.(d.value);
     if (!this.walSync) {
       this.settle(done, false);
       return;

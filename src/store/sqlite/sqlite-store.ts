@@ -78,7 +78,7 @@ import { WalSync } from "./wal-sync.js";
  */
 const UNSYNCED = { durable: false } as const;
 /** The engine's own step commits settle once committed, before their sync (ADR 011). */
-const EARLY = true;
+const EARLY = { early: true } as const;
 
 /** A count and the oldest visible time of due work. */
 interface DueRow {
@@ -172,7 +172,11 @@ export class SqliteStore implements Store {
     options: CreateOptions = {},
   ): Promise<ActivityWorkItem[]> {
     const budget = new ClaimBudget(options.claim, Date.now());
-    return this.writeSoon(hub, createBody(hub, instance, options.firstStep, budget));
+    const onCommitted = options.onCommitted;
+    if (!onCommitted) return this.writeSoon(hub, createBody(hub, instance, options.firstStep, budget));
+    // The claimed tasks go to `onCommitted` at the commit; the call settles once durable.
+    await this.writeSoon(hub, createBody(hub, instance, options.firstStep, budget), { onCommitted });
+    return [];
   }
 
   /** Adds a message to an existing instance's inbox (or, with `ensureTarget`, creates the row). */
@@ -506,7 +510,11 @@ export class SqliteStore implements Store {
   }
 
   /** A durable write in this turn's group commit (settled `early` for the engine's steps). */
-  private writeSoon<T>(hub: string, fn: WriteBody<T>, early = false): Promise<T> {
-    return this.connection().writeSoon(hub, fn, early);
+  private writeSoon<T>(
+    hub: string,
+    fn: WriteBody<T>,
+    options?: { early?: boolean; onCommitted?: (value: T) => void },
+  ): Promise<T> {
+    return this.connection().writeSoon(hub, fn, options);
   }
 }
