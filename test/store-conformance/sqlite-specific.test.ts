@@ -92,6 +92,24 @@ describe("SqliteStore specifics", () => {
     assert.ok(existsSync(nested));
   });
 
+  test("a step of many events is written in several multi-row inserts, in order", async () => {
+    const store = await openStore();
+    await store.createInstance(HUB, newInstance("a"));
+    const item = await leaseOrchestration(store);
+    const events = someEvents(19); // 20 events: two inserts of 8 rows and one of 4
+    await store.commitOrchestration(item.lease, checkpointFor(item, { history: { mode: "append", events } }));
+    assert.deepStrictEqual(await store.getHistory(HUB, "a"), events);
+    await store.appendMessage(HUB, eventMessage("a", "more"));
+    const next = await leaseOrchestration(store);
+    assert.equal(next.history.length, events.length);
+    const more = someEvents(3, 19);
+    await store.commitOrchestration(
+      next.lease,
+      checkpointFor(next, { history: { mode: "append", events: more } }),
+    );
+    assert.deepStrictEqual(await store.getHistory(HUB, "a"), [...events, ...more]);
+  });
+
   test("data survives closing and reopening the file", async () => {
     const first = await openStore();
     await first.createInstance(HUB, newInstance("a", { input: '"in"' }));

@@ -21,11 +21,11 @@ import type { WriteBody } from "./connection.js";
 import {
   applyCheckpoint,
   followingStepApplies,
-  heldTask,
   insertInstance,
   insertMessage,
   leaseInstance,
   refusedIfLost,
+  takeTask,
   writeCheckpoint,
 } from "./operations.js";
 import { type InboxKind, type InstanceState, inboxKinds, type Statements } from "./statements.js";
@@ -158,8 +158,7 @@ export function completeBody(
     return completions.map(({ lease, result, next }) =>
       refusedIfLost(() => {
         if (lease.hub !== hub) throw new LeaseLostError(`activity task '${lease.taskId}'`);
-        const task = heldTask(s, lease);
-        s.deleteTask.run(hub, task.id);
+        const task = takeTask(s, lease);
         const row = next && followingStepApplies(s, hub, task.instance_id, next, now);
         if (next && row) {
           const claimed = writeCheckpoint(s, hub, row, next.checkpoint, batch, budget, next.historyLength);

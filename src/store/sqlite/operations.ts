@@ -22,11 +22,11 @@ import type {
   OrchestrationWorkItem,
 } from "../store.js";
 import {
+  HISTORY_ROWS_PER_INSERT,
   type InboxRow,
   type InstanceRow,
   type InstanceState,
   type Statements,
-  type TaskRow,
   toHistoryEvent,
 } from "./statements.js";
 
@@ -63,11 +63,19 @@ export function heldInstance(s: Statements, lease: OrchestrationLease): Instance
   return row;
 }
 
-/** The task row, when `lease` still holds it; otherwise throws `LeaseLostError`. */
-export function heldTask(s: Statements, lease: ActivityLease): TaskRow {
+/**
+ * Deletes the task `lease` holds and returns its instance and execution; throws `LeaseLostError`
+ * (deleting nothing) when the lease no longer holds it.
+ */
+export function takeTask(s: Statements, lease: ActivityLease): { instance_id: string; execution_id: string } {
   const id = parseId(lease.taskId);
-  const row = id === undefined ? undefined : (s.getTask.get(lease.hub, id) as TaskRow | undefined);
-  if (!row || row.lease_token !== lease.token) throw new LeaseLostError(`activity task '${lease.taskId}'`);
+  const row =
+    id === undefined
+      ? undefined
+      : (s.takeTask.get(lease.hub, id, lease.token) as
+          | { instance_id: string; execution_id: string }
+          | undefined);
+  if (!row) throw new LeaseLostError(`activity task '${lease.taskId}'`);
   return row;
 }
 
@@ -209,6 +217,25 @@ export function applyCheckpoint(
   return writeCheckpoint(s, lease.hub, row, checkpoint, batch, budget);
 }
 
+/** Appends `events` to an execution's history from sequence number `seq`, several rows per statement. */
+function insertHistory(
+  s: Statements,
+  hub: string,
+  instanceId: string,
+  executionId: string,
+  seq: number,
+  events: readonly HistoryEvent[],
+): void {
+  for (let start = 0; start < events.length; start += HISTORY_ROWS_PER_INSERT) {
+    const chunk = events.slice(start, start + HISTORY_ROWS_PER_INSERT);
+    const params: (string | number)[] = [];
+    for (const [i, event] of chunk.entries()) {
+      params.push(hub, instanceId, executionId, seq + start + i, JSON.stringify(event));
+    }
+    s.insertHistoryRows[chunk.length - 1]!.run(...params);
+  }
+}
+
 /** The next history sequence number of an execution (its stored length). */
 function historyLength(s: Statements, hub: string, instanceId: string, executionId: string): number {
   const max = (s.maxSeq.get(hub, instanceId, executionId) as { seq: number | null }).seq;
@@ -257,9 +284,7 @@ export function writeCheckpoint(
   } else {
     seq = checkedLength ?? historyLength(s, hub, instanceId, update.executionId);
   }
-  for (const event of checkpoint.history.events) {
-    s.insertHistory.run(hub, instanceId, update.executionId, seq++, JSON.stringify(event));
-  }
+  insertHistory(s, hub, instanceId, update.executionId, seq, checkpoint.history.events);
   for (const id of checkpoint.consumedMessageIds) {
     const n = parseId(id);
     if (n !== undefined) s.deleteMessage.run(hub, instanceId, n);

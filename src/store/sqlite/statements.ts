@@ -88,7 +88,6 @@ const SQL = {
   purgeCandidates: `SELECT instance_id FROM instances WHERE ${FILTER} AND runtime_status IN ${TERMINAL}`,
   // History.
   maxSeq: "SELECT MAX(seq) AS seq FROM history WHERE hub = ? AND instance_id = ? AND execution_id = ?",
-  insertHistory: "INSERT INTO history (hub, instance_id, execution_id, seq, event) VALUES (?, ?, ?, ?, ?)",
   readHistory:
     "SELECT event FROM history WHERE hub = ? AND instance_id = ? AND execution_id = ? ORDER BY seq",
   deleteHistory: "DELETE FROM history WHERE hub = ? AND instance_id = ?",
@@ -120,8 +119,9 @@ const SQL = {
        ORDER BY visible_at, id LIMIT ?`,
   leaseTask: `UPDATE activity_tasks SET lease_worker = ?, lease_token = ?, lease_expires_at = ?,
          delivery_count = delivery_count + 1 WHERE hub = ? AND id = ?`,
-  getTask: "SELECT * FROM activity_tasks WHERE hub = ? AND id = ?",
-  deleteTask: "DELETE FROM activity_tasks WHERE hub = ? AND id = ?",
+  // Deletes a task only while the lease holds it; returns what its completion needs.
+  takeTask: `DELETE FROM activity_tasks WHERE hub = ? AND id = ? AND lease_token = ?
+       RETURNING instance_id, execution_id`,
   deleteTasks: "DELETE FROM activity_tasks WHERE hub = ? AND instance_id = ?",
   renewTask: "UPDATE activity_tasks SET lease_expires_at = ? WHERE hub = ? AND id = ? AND lease_token = ?",
   abandonTask: `UPDATE activity_tasks SET lease_worker = NULL, lease_token = NULL, lease_expires_at = NULL, visible_at = ?
@@ -157,12 +157,24 @@ export function inboxKinds(names: readonly string[]): InboxKind[] {
 export type Statements = { [K in keyof typeof SQL]: BetterSqlite3.Statement } & {
   /** SQLite's `data_version`: changes whenever another connection commits. */
   dataVersion: BetterSqlite3.Statement;
+  /** `insertHistoryRows[n - 1]` inserts n history rows (n = 1…HISTORY_ROWS_PER_INSERT). */
+  insertHistoryRows: BetterSqlite3.Statement[];
 };
+
+/** The most history rows one prepared insert writes; a step writes 3–4 events as a rule. */
+export const HISTORY_ROWS_PER_INSERT = 8;
 
 /** Prepares every statement of the store once, on this connection. */
 export function prepareStatements(db: BetterSqlite3.Database): Statements {
   const out: Partial<Statements> = {};
   for (const key of Object.keys(SQL) as (keyof typeof SQL)[]) out[key] = db.prepare(SQL[key]);
   out.dataVersion = db.prepare("PRAGMA data_version").pluck();
+  out.insertHistoryRows = Array.from({ length: HISTORY_ROWS_PER_INSERT }, (_, i) =>
+    db.prepare(
+      `INSERT INTO history (hub, instance_id, execution_id, seq, event) VALUES ${Array(i + 1)
+        .fill("(?, ?, ?, ?, ?)")
+        .join(", ")}`,
+    ),
+  );
   return out as Statements;
 }
