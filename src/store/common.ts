@@ -21,6 +21,18 @@ export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
 
 /**
+ * Which kinds of instance can carry one of `names`: entity rows are named "@" plus the entity
+ * name and no orchestrator name begins with "@" (registration refuses it). True: entities only;
+ * false: orchestrations only; undefined: both. Entity instance IDs begin with "@", orchestration
+ * IDs never do, so stores can index their inboxes by kind (ADR 010).
+ */
+export function entityNamesOnly(names: readonly string[]): boolean | undefined {
+  const entities = names.filter((n) => n.startsWith("@")).length;
+  if (entities === 0) return false;
+  return entities === names.length ? true : undefined;
+}
+
+/**
  * True for statuses that block creating a new instance with the same ID: Pending, Running,
  * Suspended, and ContinuedAsNew (an instance between two executions is still alive).
  */

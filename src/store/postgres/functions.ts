@@ -9,7 +9,7 @@
  */
 
 import { checkpointFunctions } from "./checkpoint-functions.js";
-import { ACTIVE, FN } from "./plpgsql.js";
+import { ACTIVE, FN, M_KIND } from "./plpgsql.js";
 
 /**
  * Helper functions. Notes are jsonb arrays of {kind, instanceId?, runtimeStatus?}: the function
@@ -203,41 +203,49 @@ const ENTRY_POINTS = (s: string): string => `
   -- leaseOrchestrations. Locks up to p_max eligible instances, oldest visible message first
   -- (skipping rows other transactions hold), leases them, then reads their messages and history
   -- lengths in later statements (after the locks). Deletes visible messages older than the first
-  -- leased one that have no instance row. Returns a JSON array of
-  -- {token, instance, historyLength, messages}; the caller reads the histories it lacks.
+  -- leased one that have no instance row. p_entities (true, false, or NULL for both) says which
+  -- kind of instance the names can match: the walk then reads only that kind's part of the
+  -- inbox. Returns a JSON array of {token, instance, historyLength, messages}; the caller reads
+  -- the histories it lacks.
   CREATE OR REPLACE FUNCTION ${s}.refrain_lease_orchestrations(p_hub text, p_worker text, p_names text[],
-    p_now bigint, p_expires bigint, p_max integer) RETURNS json ${FN} AS $$
+    p_entities boolean, p_now bigint, p_expires bigint, p_max integer) RETURNS json ${FN} AS $$
   DECLARE
+    v_heads refcursor;
     v_head record;
-    v_ids text[];
+    v_ids text[] := '{}';
     v_first_visible bigint;
     v_first_message bigint;
     v_items json;
   BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);
-    -- The instances with visible messages, oldest message first; each is then locked (if eligible
-    -- and nobody else holds it) by its primary key, so the plan never depends on statistics.
-    FOR v_head IN
-      SELECT h.instance_id, h.visible_at, h.id
-      FROM (SELECT DISTINCT ON (m.instance_id) m.instance_id, m.visible_at, m.id FROM ${s}.inbox m
-            WHERE m.hub = p_hub AND m.visible_at <= p_now
-            ORDER BY m.instance_id, m.visible_at, m.id) h
-      ORDER BY h.visible_at, h.id
+    -- The visible messages in order, read through an index as far as needed (no sort of the
+    -- whole queue); an instance's first message seen is its oldest. Each instance is then locked
+    -- (if eligible and nobody else holds it) by its primary key.
+    IF p_entities IS NULL THEN
+      OPEN v_heads FOR SELECT m.instance_id, m.visible_at, m.id FROM ${s}.inbox m
+        WHERE m.hub = p_hub AND m.visible_at <= p_now ORDER BY m.visible_at, m.id;
+    ELSE
+      OPEN v_heads FOR SELECT m.instance_id, m.visible_at, m.id FROM ${s}.inbox m
+        WHERE m.hub = p_hub AND ${M_KIND} = p_entities AND m.visible_at <= p_now
+        ORDER BY m.visible_at, m.id;
+    END IF;
     LOOP
+      FETCH v_heads INTO v_head;
+      EXIT WHEN NOT FOUND;
+      CONTINUE WHEN v_head.instance_id = ANY (v_ids);
       PERFORM 1 FROM ${s}.instances i
         WHERE i.hub = p_hub AND i.instance_id = v_head.instance_id AND i.name = ANY (p_names)
           AND (i.lease_token IS NULL OR i.lease_expires_at <= p_now)
         FOR NO KEY UPDATE SKIP LOCKED;
       CONTINUE WHEN NOT FOUND;
-      IF v_ids IS NULL THEN
-        v_ids := ARRAY[v_head.instance_id::text];
+      IF cardinality(v_ids) = 0 THEN
         v_first_visible := v_head.visible_at;
         v_first_message := v_head.id;
-      ELSE
-        v_ids := v_ids || v_head.instance_id::text;
       END IF;
+      v_ids := v_ids || v_head.instance_id::text;
       EXIT WHEN cardinality(v_ids) >= p_max;
     END LOOP;
+    CLOSE v_heads;
     DELETE FROM ${s}.inbox m WHERE m.hub = p_hub AND m.visible_at <= p_now
       AND (v_first_visible IS NULL OR (m.visible_at, m.id) < (v_first_visible, v_first_message))
       AND NOT EXISTS (SELECT 1 FROM ${s}.instances i WHERE i.hub = m.hub AND i.instance_id = m.instance_id);

@@ -9,6 +9,7 @@ import type { HistoryEvent } from "../../core/events.js";
 import { NotificationBatch, type PageCursor } from "../common.js";
 import type { InstanceColumns } from "../rows.js";
 import type { Checkpoint, InstanceFilter, NewInstance, NewMessage, StoreNotification } from "../store.js";
+import { M_KIND } from "./plpgsql.js";
 
 /** A row of `instances`; BIGINT columns arrive as strings from queries, numbers from JSON. */
 export type InstanceRow = InstanceColumns;
@@ -150,10 +151,13 @@ export function statements(s: string) {
         (SELECT MIN(visible_at) FROM ${s}.inbox WHERE hub = $1 AND visible_at <= $2) AS oldest_message,
         (SELECT COUNT(*) FROM ${s}.activity_tasks WHERE hub = $1 AND visible_at <= $2) AS activities,
         (SELECT MIN(visible_at) FROM ${s}.activity_tasks WHERE hub = $1 AND visible_at <= $2) AS oldest_activity`,
+    // The first message of one kind (see INBOX_KIND) whose instance has one of the names.
     nextWakeUp: `SELECT
-        (SELECT MIN(m.visible_at) FROM ${s}.inbox m
+        (SELECT m.visible_at FROM ${s}.inbox m
           JOIN ${s}.instances i ON i.hub = m.hub AND i.instance_id = m.instance_id
-          WHERE cardinality($2::text[]) > 0 AND m.hub = $1 AND i.name = ANY ($2::text[])) AS orchestrations,
+          WHERE cardinality($2::text[]) > 0 AND m.hub = $1 AND ${M_KIND} = $4::boolean
+            AND i.name = ANY ($2::text[])
+          ORDER BY m.visible_at, m.id LIMIT 1) AS orchestrations,
         (SELECT MIN(visible_at) FROM ${s}.activity_tasks
           WHERE cardinality($3::text[]) > 0 AND hub = $1 AND name = ANY ($3::text[])) AS activities`,
   };

@@ -12,3 +12,11 @@ export const ACTIVE = "('Pending', 'Running', 'Suspended', 'ContinuedAsNew')";
  * the indexes once the table is large. Every statement here is meant to be an index lookup.
  */
 export const FN = "LANGUAGE plpgsql VOLATILE SET enable_seqscan = off";
+
+/**
+ * The inbox's kind expression: true for a message to an entity (its instance ID begins with "@"),
+ * false for one to an orchestration. Queries spell it exactly so for PostgreSQL to use the index
+ * `inbox_by_kind_visible`; `M_KIND` is the same on the alias `m`.
+ */
+export const INBOX_KIND = "(left(instance_id, 1) = '@')";
+export const M_KIND = "(left(m.instance_id, 1) = '@')";

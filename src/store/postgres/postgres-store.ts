@@ -21,6 +21,7 @@ import type { HistoryEvent, TaskCompletedEvent, TaskFailedEvent } from "../../co
 import {
   decodeContinuationToken,
   encodeContinuationToken,
+  entityNamesOnly,
   storeClosedError,
   throwIfRefused,
   toQueueStats,
@@ -395,12 +396,18 @@ export class PostgresStore implements Store {
     activityNames: readonly string[],
   ): Promise<number | undefined> {
     return this.run("nextWakeUp", undefined, async (db) => {
-      const params = [hub, [...orchestratorNames], [...activityNames]];
-      const { rows } = await db.query<{ orchestrations: string | null; activities: string | null }>(
-        this.sql.nextWakeUp,
-        params,
-      );
-      const times = [rows[0]?.orchestrations, rows[0]?.activities].filter((t) => t != null).map(Number);
+      const entities = entityNamesOnly(orchestratorNames);
+      // Names of both kinds (no dispatcher asks so) take one query per kind.
+      const kinds = entities === undefined ? [false, true] : [entities];
+      const times: number[] = [];
+      for (const kind of kinds) {
+        const params = [hub, [...orchestratorNames], [...activityNames], kind];
+        const { rows } = await db.query<{ orchestrations: string | null; activities: string | null }>(
+          this.sql.nextWakeUp,
+          params,
+        );
+        for (const t of [rows[0]?.orchestrations, rows[0]?.activities]) if (t != null) times.push(Number(t));
+      }
       return times.length === 0 ? undefined : Math.min(...times);
     });
   }

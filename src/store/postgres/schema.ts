@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import type pg from "pg";
 import { InvalidArgumentError, StoreCorruptError } from "../../core/errors.js";
 import { storeFunctions } from "./functions.js";
+import { INBOX_KIND } from "./plpgsql.js";
 
 /** One schema migration: SQL run once, in order, inside the migration transaction. */
 export interface Migration {
@@ -116,6 +117,14 @@ export const MIGRATIONS: readonly Migration[] = [
        DROP FUNCTION IF EXISTS ${s}.refrain_commit_orchestrations(text, json, bigint, text);
        DROP FUNCTION IF EXISTS ${s}.refrain_complete_activities(text, json, bigint, text);
        DROP FUNCTION IF EXISTS ${s}.refrain_apply_checkpoint(text, text, text, jsonb, bigint);\n` +
+      storeFunctions(s, channel),
+  },
+  {
+    version: 4,
+    description: "inbox indexed by kind (entity or orchestration); leases walk the inbox in order",
+    sql: (s, channel) =>
+      `CREATE INDEX IF NOT EXISTS inbox_by_kind_visible ON ${s}.inbox (hub, ${INBOX_KIND}, visible_at, id);
+       DROP FUNCTION IF EXISTS ${s}.refrain_lease_orchestrations(text, text, text[], bigint, bigint, integer);\n` +
       storeFunctions(s, channel),
   },
 ];

@@ -7,7 +7,7 @@
 import type pg from "pg";
 import { LeaseLostError } from "../../core/errors.js";
 import type { HistoryEvent } from "../../core/events.js";
-import { ClaimBudget, committedWith } from "../common.js";
+import { ClaimBudget, committedWith, entityNamesOnly } from "../common.js";
 import {
   type InboxColumns,
   type TaskColumns,
@@ -154,9 +154,9 @@ export class PostgresWork {
     return this.b.run("leaseOrchestrations", undefined, async (db) => {
       const now = Date.now();
       const expiresAt = ms(now + leaseMs);
-      const params = [hub, workerId, [...names], now, expiresAt, options.max];
+      const params = [hub, workerId, [...names], entityNamesOnly(names) ?? null, now, expiresAt, options.max];
       const { rows } = await db.query<{ items: LeasedRow[] | null }>(
-        `SELECT ${s}.refrain_lease_orchestrations($1, $2, $3::text[], $4, $5, $6) AS items`,
+        `SELECT ${s}.refrain_lease_orchestrations($1, $2, $3::text[], $4::boolean, $5, $6, $7) AS items`,
         params,
       );
       const leased = rows[0]?.items ?? [];

@@ -5,6 +5,7 @@
  */
 import type BetterSqlite3 from "better-sqlite3";
 import type { HistoryEvent } from "../../core/events.js";
+import { entityNamesOnly } from "../common.js";
 import type { InboxColumns, InstanceColumns, TaskColumns } from "../rows.js";
 import { INBOX_KIND } from "./schema.js";
 
@@ -143,14 +144,10 @@ const SQL = {
 /** The values of `INBOX_KIND`: 0 for orchestrations, 1 for entities. */
 export type InboxKind = 0 | 1;
 
-/**
- * The inbox kinds whose instances can carry one of `names`: entity rows are named "@" plus the
- * entity name, and no orchestrator name begins with "@" (registration refuses it).
- */
+/** The inbox kinds whose instances can carry one of `names` (see `entityNamesOnly`). */
 export function inboxKinds(names: readonly string[]): InboxKind[] {
-  const entities = names.filter((n) => n.startsWith("@")).length;
-  if (entities === 0) return [0];
-  return entities === names.length ? [1] : [0, 1];
+  const entities = entityNamesOnly(names);
+  return entities === undefined ? [0, 1] : [entities ? 1 : 0];
 }
 
 /** The prepared statements of one connection, by name, plus `dataVersion` (a number). */
