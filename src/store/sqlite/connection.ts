@@ -1,11 +1,13 @@
 /**
  * The SQLite store's connection and its transactions: plain reads, consistent multi-statement
- * reads, immediate write transactions (durable, or not synced for leases), and the group commit
+ * reads, immediate unsynced write transactions (for leases), and the group commit
  * of durable writes. Every durable write requested in one turn of the event loop (instance
  * creations, messages, checkpoints, activity completions, from any caller) runs in one
- * transaction with one fsync; a write that throws changes nothing and fails alone (the batch is
- * then retried with a savepoint per write). A write's promise settles after the shared commit, so
- * a write is durable before its call returns. Notifications are delivered after the commit.
+ * transaction with one sync; a write that throws changes nothing and fails alone (the batch is
+ * then retried with a savepoint per write). A write's promise settles once the shared commit is
+ * synced (by SQLite inside COMMIT, or by a `WalSync` off the event loop), so a write is durable
+ * before its call returns; with a `WalSync`, the engine's step commits may settle at the commit
+ * instead (ADR 011). Notifications are delivered once the commit is synced.
  */
 import type BetterSqlite3 from "better-sqlite3";
 import { StoreUnavailableError } from "../../core/errors.js";
@@ -88,20 +90,22 @@ export class SqliteConnection {
   }
 
   /**
-   * Runs `body` in a `BEGIN IMMEDIATE` transaction now, then delivers its notifications. With
-   * `durable: false` the commit is not synced (`synchronous=OFF` for that transaction only): for
-   * leases, which a crash may lose since every commit is fenced by their tokens.
+   * Runs `body` in a `BEGIN IMMEDIATE` transaction now, not synced, then delivers its
+   * notifications: for leases, which a crash may lose since every commit is fenced by their
+   * tokens (the next synced commit makes them durable along). Under FULL, SQLite's own sync is
+   * switched off for this transaction only.
    */
-  write<T>(hub: string, body: WriteBody<T>, options: { durable?: boolean } = {}): T {
+  writeUnsynced<T>(hub: string, body: WriteBody<T>): T {
+    if (this.broken) throw this.broken;
     const batch = new NotificationBatch();
-    const unsynced = options.durable === false && this.synchronous === "FULL";
+    const sqliteSyncs = this.synchronous === "FULL";
     let result: T;
     try {
-      if (unsynced) this.db.pragma("synchronous = OFF");
+      if (sqliteSyncs) this.db.pragma("synchronous = OFF");
       try {
         result = this.db.transaction(() => body(this.s, batch)).immediate();
       } finally {
-        if (unsynced) this.db.pragma(`synchronous = ${this.synchronous}`);
+        if (sqliteSyncs) this.db.pragma(`synchronous = ${this.synchronous}`);
       }
     } catch (err) {
       throw translateSqliteError(err, this.path, "SQLite write failed");

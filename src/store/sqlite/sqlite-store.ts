@@ -76,7 +76,6 @@ import { WalSync } from "./wal-sync.js";
  * Leases, renewals and releases need no fsync: a crash may lose one, and it then just expires, as
  * every commit is fenced by its lease's token. The next durable commit syncs them along.
  */
-const UNSYNCED = { durable: false } as const;
 /** The engine's own step commits settle once committed, before their sync (ADR 011). */
 const EARLY = { early: true } as const;
 
@@ -305,7 +304,7 @@ export class SqliteStore implements Store {
     const kinds = inboxKinds(names);
     const namesJson = JSON.stringify(names);
     if (!this.query((s) => nextHead(s, hub, kinds, namesJson, Date.now(), INBOX_START))) return [];
-    return this.write(hub, leaseBody(hub, workerId, names, leaseMs, max, options.known), UNSYNCED);
+    return this.writeUnsynced(hub, leaseBody(hub, workerId, names, leaseMs, max, options.known));
   }
 
   /** Commits one orchestration step atomically and releases the lease. */
@@ -328,32 +327,24 @@ export class SqliteStore implements Store {
   /** Extends a held orchestration lease by `leaseMs` from now. */
   async renewOrchestrationLease(lease: OrchestrationLease, leaseMs: number): Promise<OrchestrationLease> {
     validateDuration("leaseMs", leaseMs, false);
-    return this.write(
-      lease.hub,
-      (s) => {
-        const expiresAt = Date.now() + leaseMs;
-        const changed = s.renewLease.run(expiresAt, lease.hub, lease.instanceId, lease.token).changes;
-        if (changed !== 1) throw new LeaseLostError(`orchestration instance '${lease.instanceId}'`);
-        return { ...lease, expiresAt };
-      },
-      UNSYNCED,
-    );
+    return this.writeUnsynced(lease.hub, (s) => {
+      const expiresAt = Date.now() + leaseMs;
+      const changed = s.renewLease.run(expiresAt, lease.hub, lease.instanceId, lease.token).changes;
+      if (changed !== 1) throw new LeaseLostError(`orchestration instance '${lease.instanceId}'`);
+      return { ...lease, expiresAt };
+    });
   }
 
   /** Releases a held orchestration lease; its visible messages reappear after `delayMs`. */
   async abandonOrchestration(lease: OrchestrationLease, delayMs = 0): Promise<void> {
     validateDuration("delayMs", delayMs, true);
-    this.write(
-      lease.hub,
-      (s, batch) => {
-        const changed = s.clearLease.run(lease.hub, lease.instanceId, lease.token).changes;
-        if (changed !== 1) return;
-        const now = Date.now();
-        if (delayMs > 0) s.delayMessages.run(now + delayMs, lease.hub, lease.instanceId, now);
-        batch.orchestrationWork(lease.instanceId);
-      },
-      UNSYNCED,
-    );
+    this.writeUnsynced(lease.hub, (s, batch) => {
+      const changed = s.clearLease.run(lease.hub, lease.instanceId, lease.token).changes;
+      if (changed !== 1) return;
+      const now = Date.now();
+      if (delayMs > 0) s.delayMessages.run(now + delayMs, lease.hub, lease.instanceId, now);
+      batch.orchestrationWork(lease.instanceId);
+    });
   }
 
   /** Leases the oldest visible activity task with a name in `names`. */
@@ -379,23 +370,19 @@ export class SqliteStore implements Store {
     const namesJson = JSON.stringify(names);
     const probe = Date.now();
     if (this.query((s) => s.nextTask.all(hub, probe, probe, namesJson, 1)).length === 0) return [];
-    return this.write(
-      hub,
-      (s) => {
-        const now = Date.now();
-        const rows = s.nextTask.all(hub, now, now, namesJson, max) as TaskRow[];
-        return rows.map((row) => {
-          const token = randomUUID();
-          const expiresAt = now + leaseMs;
-          s.leaseTask.run(workerId, token, expiresAt, hub, row.id);
-          return {
-            lease: { hub, taskId: String(row.id), workerId, token, expiresAt },
-            task: toActivityTask({ ...row, delivery_count: row.delivery_count + 1 }),
-          };
-        });
-      },
-      UNSYNCED,
-    );
+    return this.writeUnsynced(hub, (s) => {
+      const now = Date.now();
+      const rows = s.nextTask.all(hub, now, now, namesJson, max) as TaskRow[];
+      return rows.map((row) => {
+        const token = randomUUID();
+        const expiresAt = now + leaseMs;
+        s.leaseTask.run(workerId, token, expiresAt, hub, row.id);
+        return {
+          lease: { hub, taskId: String(row.id), workerId, token, expiresAt },
+          task: toActivityTask({ ...row, delivery_count: row.delivery_count + 1 }),
+        };
+      });
+    });
   }
 
   /** Deletes the task and queues its result for the instance, atomically. */
@@ -418,32 +405,24 @@ export class SqliteStore implements Store {
   /** Extends a held activity lease by `leaseMs` from now. */
   async renewActivityLease(lease: ActivityLease, leaseMs: number): Promise<ActivityLease> {
     validateDuration("leaseMs", leaseMs, false);
-    return this.write(
-      lease.hub,
-      (s) => {
-        const expiresAt = Date.now() + leaseMs;
-        const id = parseId(lease.taskId);
-        const changed = id === undefined ? 0 : s.renewTask.run(expiresAt, lease.hub, id, lease.token).changes;
-        if (changed !== 1) throw new LeaseLostError(`activity task '${lease.taskId}'`);
-        return { ...lease, expiresAt };
-      },
-      UNSYNCED,
-    );
+    return this.writeUnsynced(lease.hub, (s) => {
+      const expiresAt = Date.now() + leaseMs;
+      const id = parseId(lease.taskId);
+      const changed = id === undefined ? 0 : s.renewTask.run(expiresAt, lease.hub, id, lease.token).changes;
+      if (changed !== 1) throw new LeaseLostError(`activity task '${lease.taskId}'`);
+      return { ...lease, expiresAt };
+    });
   }
 
   /** Releases a held activity lease; the task is redelivered after `delayMs`. */
   async abandonActivity(lease: ActivityLease, delayMs = 0): Promise<void> {
     validateDuration("delayMs", delayMs, true);
-    this.write(
-      lease.hub,
-      (s, batch) => {
-        const id = parseId(lease.taskId);
-        if (id === undefined) return;
-        if (s.abandonTask.run(Date.now() + delayMs, lease.hub, id, lease.token).changes === 1)
-          batch.activityWork();
-      },
-      UNSYNCED,
-    );
+    this.writeUnsynced(lease.hub, (s, batch) => {
+      const id = parseId(lease.taskId);
+      if (id === undefined) return;
+      if (s.abandonTask.run(Date.now() + delayMs, lease.hub, id, lease.token).changes === 1)
+        batch.activityWork();
+    });
   }
 
   /** The earliest visibleAt among matching inbox messages and activity tasks, leased or not. */
@@ -504,9 +483,9 @@ export class SqliteStore implements Store {
     return this.connection().read(fn);
   }
 
-  /** A write transaction now; durable unless `durable: false`. */
-  private write<T>(hub: string, fn: WriteBody<T>, options: { durable?: boolean } = {}): T {
-    return this.connection().write(hub, fn, options);
+  /** An unsynced write transaction now (leases; see `SqliteConnection.writeUnsynced`). */
+  private writeUnsynced<T>(hub: string, fn: WriteBody<T>): T {
+    return this.connection().writeUnsynced(hub, fn);
   }
 
   /** A durable write in this turn's group commit (settled `early` for the engine's steps). */
