@@ -5,10 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, test } from "node:test";
+import { beforeEach, describe, test } from "node:test";
 import { Database } from "../../src/store/sqlite/driver.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "../../src/store/sqlite/schema.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
@@ -27,24 +26,20 @@ import {
   someEvents,
   WORKER,
 } from "./fixtures.js";
+import { useSqliteFiles } from "./sqlite-files.js";
 
 describe("SqliteStore specifics", () => {
+  const files = useSqliteFiles();
   let dir: string;
   let file: string;
-  const opened: SqliteStore[] = [];
-
-  /** Opens a store on `path` (default: this test's file), closed automatically after the test. */
-  async function openStore(options: ConstructorParameters<typeof SqliteStore>[0] = {}): Promise<SqliteStore> {
-    const store = new SqliteStore({ path: file, ...options });
-    opened.push(store);
-    await store.open();
-    return store;
-  }
+  beforeEach(() => {
+    ({ dir, file } = files);
+  });
+  const openStore = files.open;
 
   /** Asserts that opening `path` fails with STORE_CORRUPT and a message naming the file. */
   async function assertCorrupt(path: string, pattern?: RegExp): Promise<void> {
-    const store = new SqliteStore({ path });
-    opened.push(store);
+    const store = files.track(new SqliteStore({ path }));
     await assert.rejects(store.open(), (err: unknown) => {
       assert.equal((err as { code?: unknown }).code, "STORE_CORRUPT");
       assert.ok(String((err as Error).message).includes(path), `message names the file: ${String(err)}`);
@@ -53,16 +48,6 @@ describe("SqliteStore specifics", () => {
     });
     await rejectsWithCode(store.getInstance(HUB, "a"), "STORE_CLOSED");
   }
-
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "refrain-"));
-    file = join(dir, "refrain.db");
-  });
-
-  afterEach(async () => {
-    for (const store of opened.splice(0)) await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   test("WAL journal mode and synchronous=FULL are in effect by default", async () => {
     const store = await openStore();

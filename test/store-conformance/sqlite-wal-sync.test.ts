@@ -5,11 +5,9 @@
  * fails the writes waiting for it and every later write; in-memory files keep SQLite's own sync.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, unlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, test } from "node:test";
-import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import { beforeEach, describe, test } from "node:test";
 import { WalSync } from "../../src/store/sqlite/wal-sync.js";
 import {
   ACT,
@@ -22,28 +20,16 @@ import {
   rejectsWithCode,
   WORKER,
 } from "./fixtures.js";
+import { useSqliteFiles } from "./sqlite-files.js";
 
 describe("SQLite WAL sync off the event loop", () => {
+  const files = useSqliteFiles("refrain-walsync-");
   let dir: string;
   let file: string;
-  const opened: SqliteStore[] = [];
-
-  async function openStore(options: ConstructorParameters<typeof SqliteStore>[0] = {}): Promise<SqliteStore> {
-    const store = new SqliteStore({ path: file, ...options });
-    opened.push(store);
-    await store.open();
-    return store;
-  }
-
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "refrain-walsync-"));
-    file = join(dir, "refrain.db");
+    ({ dir, file } = files);
   });
-
-  afterEach(async () => {
-    for (const store of opened.splice(0)) await store.close().catch(() => {});
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const openStore = files.open;
 
   test("FULL on a file syncs off the event loop; NORMAL and in-memory files leave it to SQLite", async () => {
     const store = await openStore();
