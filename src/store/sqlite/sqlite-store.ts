@@ -72,10 +72,6 @@ import {
 } from "./statements.js";
 import { WalSync } from "./wal-sync.js";
 
-/**
- * Leases, renewals and releases need no fsync: a crash may lose one, and it then just expires, as
- * every commit is fenced by its lease's token. The next durable commit syncs them along.
- */
 /** The engine's own step commits settle once committed, before their sync (ADR 011). */
 const EARLY = { early: true } as const;
 
@@ -483,7 +479,11 @@ export class SqliteStore implements Store {
     return this.connection().read(fn);
   }
 
-  /** An unsynced write transaction now (leases; see `SqliteConnection.writeUnsynced`). */
+  /**
+   * An unsynced write transaction now. Leases, renewals and releases need no sync: a crash may
+   * lose one, and it then just expires, as every commit is fenced by its lease's token; the next
+   * durable commit syncs them along.
+   */
   private writeUnsynced<T>(hub: string, fn: WriteBody<T>): T {
     return this.connection().writeUnsynced(hub, fn);
   }
