@@ -32,6 +32,12 @@ export function entityNamesOnly(names: readonly string[]): boolean | undefined {
   return entities === names.length ? true : undefined;
 }
 
+/** The parts of the inbox a worker serving `names` reads, by kind: true for entities, false for orchestrations. */
+export function inboxKindsOf(names: readonly string[]): boolean[] {
+  const entities = entityNamesOnly(names);
+  return entities === undefined ? [false, true] : [entities];
+}
+
 /**
  * True for statuses that block creating a new instance with the same ID: Pending, Running,
  * Suspended, and ContinuedAsNew (an instance between two executions is still alive).

@@ -21,7 +21,7 @@ import type { HistoryEvent, TaskCompletedEvent, TaskFailedEvent } from "../../co
 import {
   decodeContinuationToken,
   encodeContinuationToken,
-  entityNamesOnly,
+  inboxKindsOf,
   storeClosedError,
   throwIfRefused,
   toQueueStats,
@@ -396,11 +396,9 @@ export class PostgresStore implements Store {
     activityNames: readonly string[],
   ): Promise<number | undefined> {
     return this.run("nextWakeUp", undefined, async (db) => {
-      const entities = entityNamesOnly(orchestratorNames);
-      // Names of both kinds (no dispatcher asks so) take one query per kind.
-      const kinds = entities === undefined ? [false, true] : [entities];
       const times: number[] = [];
-      for (const kind of kinds) {
+      // Names of both kinds (no dispatcher asks so) take one query per kind.
+      for (const kind of inboxKindsOf(orchestratorNames)) {
         const params = [hub, [...orchestratorNames], [...activityNames], kind];
         const { rows } = await db.query<{ orchestrations: string | null; activities: string | null }>(
           this.sql.nextWakeUp,

@@ -28,7 +28,7 @@ import {
   takeTask,
   writeCheckpoint,
 } from "./operations.js";
-import { type InboxKind, type InstanceState, inboxKinds, type Statements } from "./statements.js";
+import type { InboxKind, InstanceState, Statements } from "./statements.js";
 
 /**
  * Creates `instance` (replacing a terminal one; `InstanceAlreadyExistsError` for an active one)
@@ -104,13 +104,12 @@ export function nextHead(
 export function leaseBody(
   hub: string,
   workerId: string,
-  names: readonly string[],
+  kinds: readonly InboxKind[],
+  namesJson: string,
   leaseMs: number,
   max: number,
   known: LeaseOptions["known"],
 ): WriteBody<OrchestrationWorkItem[]> {
-  const namesJson = JSON.stringify(names);
-  const kinds = inboxKinds(names);
   return (s) => {
     const now = Date.now();
     const items: OrchestrationWorkItem[] = [];

@@ -300,7 +300,7 @@ export class SqliteStore implements Store {
     const kinds = inboxKinds(names);
     const namesJson = JSON.stringify(names);
     if (!this.query((s) => nextHead(s, hub, kinds, namesJson, Date.now(), INBOX_START))) return [];
-    return this.writeUnsynced(hub, leaseBody(hub, workerId, names, leaseMs, max, options.known));
+    return this.writeUnsynced(hub, leaseBody(hub, workerId, kinds, namesJson, leaseMs, max, options.known));
   }
 
   /** Commits one orchestration step atomically and releases the lease. */

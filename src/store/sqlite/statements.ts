@@ -5,7 +5,7 @@
  */
 import type BetterSqlite3 from "better-sqlite3";
 import type { HistoryEvent } from "../../core/events.js";
-import { entityNamesOnly } from "../common.js";
+import { inboxKindsOf } from "../common.js";
 import type { InboxColumns, InstanceColumns, TaskColumns } from "../rows.js";
 import { INBOX_KIND } from "./schema.js";
 
@@ -144,10 +144,9 @@ const SQL = {
 /** The values of `INBOX_KIND`: 0 for orchestrations, 1 for entities. */
 export type InboxKind = 0 | 1;
 
-/** The inbox kinds whose instances can carry one of `names` (see `entityNamesOnly`). */
+/** The inbox kinds whose instances can carry one of `names` (see `inboxKindsOf`), as SQLite values. */
 export function inboxKinds(names: readonly string[]): InboxKind[] {
-  const entities = entityNamesOnly(names);
-  return entities === undefined ? [0, 1] : [entities ? 1 : 0];
+  return inboxKindsOf(names).map((entities) => (entities ? 1 : 0));
 }
 
 /** The prepared statements of one connection, by name, plus `dataVersion` (a number). */
