@@ -23,6 +23,23 @@ export function checkpointFunctions(s: string): string {
       ELSE jsonb_build_object(p_ord::text, p_rows) END
   $$;
 
+  -- The notes of a batch, collected item by item in p_sets (each an array of notes or one note),
+  -- as one array in order. Batches collect into an array and flatten once: appending to a jsonb
+  -- value in a loop copies it every time, which made a batch's cost grow with its size squared.
+  CREATE OR REPLACE FUNCTION ${s}.refrain_flat_notes(p_sets jsonb[]) RETURNS jsonb
+  LANGUAGE sql IMMUTABLE AS $$
+    SELECT COALESCE(jsonb_agg(n.value ORDER BY t.ord, n.ord), '[]')
+    FROM unnest(p_sets) WITH ORDINALITY AS t(v, ord),
+      jsonb_array_elements(CASE WHEN jsonb_typeof(t.v) = 'array' THEN t.v ELSE jsonb_build_array(t.v) END)
+        WITH ORDINALITY AS n(value, ord)
+  $$;
+
+  -- A batch's claimed tasks, collected item by item as {index: rows} objects, merged into one.
+  CREATE OR REPLACE FUNCTION ${s}.refrain_merge_claimed(p_parts jsonb[]) RETURNS jsonb
+  LANGUAGE sql IMMUTABLE AS $$
+    SELECT COALESCE(jsonb_object_agg(e.key, e.value), '{}') FROM unnest(p_parts) AS p(v), jsonb_each(p.v) AS e
+  $$;
+
   -- completeActivities: for each {id, token, event, step?}, deletes the task if the token still
   -- holds it; then commits the item's following step in the result's place when the instance is
   -- exactly as the step assumed (see refrain_apply_checkpoint's p_expect), else queues the event
@@ -39,8 +56,8 @@ export function checkpointFunctions(s: string): string {
     v_claim jsonb := p_claim;
     v_lost integer[] := '{}';
     v_stepped integer[] := '{}';
-    v_claimed jsonb := '{}';
-    v_notes jsonb := '[]';
+    v_claimed jsonb[] := '{}';
+    v_notes jsonb[] := '{}';
   BEGIN
     FOR v_item IN SELECT value FROM jsonb_array_elements(p_items) LOOP
       DELETE FROM ${s}.activity_tasks WHERE hub = p_hub AND id = (v_item->>'id')::bigint
@@ -67,8 +84,9 @@ export function checkpointFunctions(s: string): string {
       END IF;
       v_ord := v_ord + 1;
     END LOOP;
-    RETURN json_build_object('lost', to_json(v_lost), 'stepped', to_json(v_stepped), 'claimed', v_claimed,
-      'notes', ${s}.refrain_notify(p_hub, p_origin, v_notes));
+    RETURN json_build_object('lost', to_json(v_lost), 'stepped', to_json(v_stepped),
+      'claimed', ${s}.refrain_merge_claimed(v_claimed),
+      'notes', ${s}.refrain_notify(p_hub, p_origin, ${s}.refrain_flat_notes(v_notes)));
   END $$;
 
   -- One checkpoint, all or nothing. Returns {notes, claimed}, or NULL having changed nothing when
@@ -218,8 +236,8 @@ export function checkpointFunctions(s: string): string {
     v_one jsonb;
     v_claim jsonb := p_claim;
     v_lost integer[] := '{}';
-    v_claimed jsonb := '{}';
-    v_notes jsonb := '[]';
+    v_claimed jsonb[] := '{}';
+    v_notes jsonb[] := '{}';
   BEGIN
     FOR v_item IN SELECT value FROM jsonb_array_elements(p_items) LOOP
       v_one := ${s}.refrain_apply_checkpoint(p_hub, v_item->>'instanceId', v_item->>'token', v_item->'checkpoint',
@@ -233,8 +251,8 @@ export function checkpointFunctions(s: string): string {
       END IF;
       v_ord := v_ord + 1;
     END LOOP;
-    RETURN json_build_object('lost', to_json(v_lost), 'claimed', v_claimed,
-      'notes', ${s}.refrain_notify(p_hub, p_origin, v_notes));
+    RETURN json_build_object('lost', to_json(v_lost), 'claimed', ${s}.refrain_merge_claimed(v_claimed),
+      'notes', ${s}.refrain_notify(p_hub, p_origin, ${s}.refrain_flat_notes(v_notes)));
   END $$;
 
 `;

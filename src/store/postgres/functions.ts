@@ -120,10 +120,10 @@ const ENTRY_POINTS = (s: string): string => `
     v_stepped integer[] := '{}';
     v_replace text[] := '{}';
     v_known text[] := '{}';
-    v_notes jsonb;
+    v_notes jsonb[];
     v_one jsonb;
     v_claim jsonb := p_claim;
-    v_claimed jsonb := '{}';
+    v_claimed jsonb[] := '{}';
   BEGIN
     FOR v_item IN SELECT value FROM jsonb_array_elements(p_items) LOOP
       v_row := v_rows->(v_item->>'instanceId');
@@ -145,8 +145,8 @@ const ENTRY_POINTS = (s: string): string => `
       END IF;
       v_ord := v_ord + 1;
     END LOOP;
-    v_notes := ${s}.refrain_insert_instances(p_hub, v_new, v_replace)
-      || COALESCE((SELECT jsonb_agg(${s}.refrain_work(id)) FROM unnest(v_known) AS id), '[]');
+    v_notes := ARRAY[${s}.refrain_insert_instances(p_hub, v_new, v_replace),
+      COALESCE((SELECT jsonb_agg(${s}.refrain_work(id)) FROM unnest(v_known) AS id), '[]')];
     FOREACH v_ord IN ARRAY v_stepped LOOP
       v_item := p_items->v_ord;
       v_one := ${s}.refrain_apply_checkpoint(p_hub, v_item->>'instanceId', NULL, v_item->'firstStep', p_now, v_claim,
@@ -158,8 +158,8 @@ const ENTRY_POINTS = (s: string): string => `
       v_claimed := v_claimed || ${s}.refrain_claimed_at(v_ord, v_one->'claimed');
       v_claim := ${s}.refrain_spend_claim(v_claim, jsonb_array_length(v_one->'claimed'));
     END LOOP;
-    RETURN json_build_object('conflicts', array_to_json(v_conflicts), 'claimed', v_claimed,
-      'notes', ${s}.refrain_notify(p_hub, p_origin, v_notes));
+    RETURN json_build_object('conflicts', array_to_json(v_conflicts), 'claimed', ${s}.refrain_merge_claimed(v_claimed),
+      'notes', ${s}.refrain_notify(p_hub, p_origin, ${s}.refrain_flat_notes(v_notes)));
   END $$;
 
   -- appendMessage. RF003 when there is no instance (a message with ensureTarget creates it); RF004 (message: status) when p_only_if_active

@@ -127,6 +127,12 @@ export const MIGRATIONS: readonly Migration[] = [
        DROP FUNCTION IF EXISTS ${s}.refrain_lease_orchestrations(text, text, text[], bigint, bigint, integer);\n` +
       storeFunctions(s, channel),
   },
+  {
+    version: 5,
+    description:
+      "batch commits collect their notes and claimed tasks in arrays (cost linear in the batch size)",
+    sql: (s, channel) => storeFunctions(s, channel),
+  },
 ];
 
 /** The schema version this code creates and understands. */
