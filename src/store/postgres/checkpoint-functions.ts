@@ -5,6 +5,7 @@
  * step that follows them. Each batch is one round trip and one transaction.
  */
 import { ACTIVE, FN } from "./plpgsql.js";
+import { plainCheckpoint } from "./set-checkpoints.js";
 
 /** The checkpoint functions against schema `s` (a quoted identifier). */
 export function checkpointFunctions(s: string): string {
@@ -43,46 +44,65 @@ export function checkpointFunctions(s: string): string {
   -- completeActivities: for each {id, token, event, step?}, deletes the task if the token still
   -- holds it; then commits the item's following step in the result's place when the instance is
   -- exactly as the step assumed (see refrain_apply_checkpoint's p_expect), else queues the event
-  -- for the instance. p_claim as in refrain_commit_orchestrations.
+  -- for the instance. p_claim as in refrain_commit_orchestrations. The tasks are taken in one
+  -- statement, and the plain steps of instances that occur once in the batch are committed
+  -- set-based (refrain_apply_checkpoints); the other items go one by one, in order.
   -- Returns {lost: [indexes], stepped: [indexes], claimed: {index: [task rows]}, notes}.
   CREATE OR REPLACE FUNCTION ${s}.refrain_complete_activities(p_hub text, p_items jsonb, p_now bigint,
     p_origin text, p_claim jsonb) RETURNS json ${FN} AS $$
   DECLARE
+    v_taken jsonb;
+    v_set jsonb;
+    v_applied integer[];
     v_item jsonb;
-    v_ord integer := 0;
-    v_instance text;
-    v_exec text;
     v_one jsonb;
     v_claim jsonb := p_claim;
-    v_lost integer[] := '{}';
-    v_stepped integer[] := '{}';
-    v_claimed jsonb[] := '{}';
-    v_notes jsonb[] := '{}';
+    v_lost integer[];
+    v_stepped integer[];
+    v_claimed jsonb[];
+    v_notes jsonb[];
   BEGIN
-    FOR v_item IN SELECT value FROM jsonb_array_elements(p_items) LOOP
-      DELETE FROM ${s}.activity_tasks WHERE hub = p_hub AND id = (v_item->>'id')::bigint
-        AND lease_token = v_item->>'token' RETURNING instance_id, execution_id INTO v_instance, v_exec;
-      IF NOT FOUND THEN
-        v_lost := v_lost || v_ord;
-        v_ord := v_ord + 1;
-        CONTINUE;
-      END IF;
+    WITH items AS (
+      SELECT (t.ord - 1)::integer AS ord, t.v FROM jsonb_array_elements(p_items) WITH ORDINALITY AS t(v, ord)
+    ), taken AS (
+      DELETE FROM ${s}.activity_tasks t USING items i
+        WHERE t.hub = p_hub AND t.id = (i.v->>'id')::bigint AND t.lease_token = i.v->>'token'
+        RETURNING i.ord, i.v, t.instance_id, t.execution_id
+    )
+    SELECT COALESCE(jsonb_agg(jsonb_build_object('ord', k.ord, 'instanceId', k.instance_id, 'exec', k.execution_id,
+        'event', k.v->'event', 'step', k.v->'step', 'single', k.n = 1) ORDER BY k.ord), '[]')
+      INTO v_taken FROM (SELECT taken.*, count(*) OVER (PARTITION BY instance_id) AS n FROM taken) AS k;
+    v_lost := ARRAY(SELECT g FROM generate_series(0, jsonb_array_length(p_items) - 1) AS g
+      EXCEPT SELECT (k->>'ord')::integer FROM jsonb_array_elements(v_taken) AS k ORDER BY 1);
+    v_set := ${s}.refrain_apply_checkpoints(p_hub, (SELECT COALESCE(jsonb_agg(jsonb_build_object('ord', k->'ord',
+        'instanceId', k->'instanceId', 'expect', k->'step', 'checkpoint', k->'step'->'checkpoint')), '[]')
+      FROM jsonb_array_elements(v_taken) AS k
+      WHERE (k->>'single')::boolean AND jsonb_typeof(k->'step') = 'object' AND ${plainCheckpoint("k->'step'->'checkpoint'")}),
+      p_now, v_claim);
+    v_applied := ARRAY(SELECT jsonb_array_elements_text(v_set->'applied')::integer);
+    v_stepped := v_applied;
+    v_notes := ARRAY[v_set->'notes'];
+    v_claimed := ARRAY[v_set->'claimed'];
+    v_claim := ${s}.refrain_spend_claim(v_claim, (v_set->>'claimedCount')::integer);
+    FOR v_item IN SELECT value FROM jsonb_array_elements(v_taken) LOOP
+      CONTINUE WHEN (v_item->>'ord')::integer = ANY (v_applied);
       v_one := NULL;
-      IF v_item ? 'step' THEN
-        v_one := ${s}.refrain_apply_checkpoint(p_hub, v_instance, NULL, v_item->'step'->'checkpoint', p_now,
+      -- A plain step of a single item that the set-based commit left out did not apply: queued.
+      IF jsonb_typeof(v_item->'step') = 'object' AND NOT ((v_item->>'single')::boolean
+          AND ${plainCheckpoint("v_item->'step'->'checkpoint'")}) THEN
+        v_one := ${s}.refrain_apply_checkpoint(p_hub, v_item->>'instanceId', NULL, v_item->'step'->'checkpoint', p_now,
           v_claim, v_item->'step');
       END IF;
       IF v_one IS NOT NULL THEN
-        v_stepped := v_stepped || v_ord;
+        v_stepped := v_stepped || (v_item->>'ord')::integer;
         v_notes := v_notes || (v_one->'notes');
-        v_claimed := v_claimed || ${s}.refrain_claimed_at(v_ord, v_one->'claimed');
+        v_claimed := v_claimed || ${s}.refrain_claimed_at((v_item->>'ord')::integer, v_one->'claimed');
         v_claim := ${s}.refrain_spend_claim(v_claim, jsonb_array_length(v_one->'claimed'));
       ELSE
         INSERT INTO ${s}.inbox (hub, instance_id, execution_id, event, visible_at)
-          VALUES (p_hub, v_instance, v_exec, v_item->>'event', p_now);
-        v_notes := v_notes || ${s}.refrain_work(v_instance);
+          VALUES (p_hub, v_item->>'instanceId', v_item->>'exec', v_item->>'event', p_now);
+        v_notes := v_notes || ${s}.refrain_work(v_item->>'instanceId');
       END IF;
-      v_ord := v_ord + 1;
     END LOOP;
     RETURN json_build_object('lost', to_json(v_lost), 'stepped', to_json(v_stepped),
       'claimed', ${s}.refrain_merge_claimed(v_claimed),
@@ -226,30 +246,46 @@ export function checkpointFunctions(s: string): string {
 
   -- commitOrchestrations: several {instanceId, token, checkpoint} in one transaction; a lost lease
   -- skips its own checkpoint. p_claim ({worker, names, expires, max} or NULL): up to max new tasks of
-  -- those names, over the whole batch, are leased to worker. Returns {lost: [indexes],
-  -- claimed: {index: [task rows]}, notes}.
+  -- those names, over the whole batch, are leased to worker. Plain checkpoints of instances that
+  -- occur once in the batch are committed set-based; the others one by one, in order. Returns
+  -- {lost: [indexes], claimed: {index: [task rows]}, notes}.
   CREATE OR REPLACE FUNCTION ${s}.refrain_commit_orchestrations(p_hub text, p_items jsonb, p_now bigint,
     p_origin text, p_claim jsonb) RETURNS json ${FN} AS $$
   DECLARE
+    v_items jsonb;
+    v_set jsonb;
+    v_applied integer[];
     v_item jsonb;
-    v_ord integer := 0;
     v_one jsonb;
     v_claim jsonb := p_claim;
     v_lost integer[] := '{}';
-    v_claimed jsonb[] := '{}';
-    v_notes jsonb[] := '{}';
+    v_claimed jsonb[];
+    v_notes jsonb[];
   BEGIN
-    FOR v_item IN SELECT value FROM jsonb_array_elements(p_items) LOOP
-      v_one := ${s}.refrain_apply_checkpoint(p_hub, v_item->>'instanceId', v_item->>'token', v_item->'checkpoint',
-        p_now, v_claim, NULL);
+    SELECT COALESCE(jsonb_agg(t.v || jsonb_build_object('ord', t.ord - 1, 'single', t.n = 1) ORDER BY t.ord), '[]')
+      INTO v_items FROM (SELECT e.v, e.ord, count(*) OVER (PARTITION BY e.v->>'instanceId') AS n
+        FROM jsonb_array_elements(p_items) WITH ORDINALITY AS e(v, ord)) AS t;
+    v_set := ${s}.refrain_apply_checkpoints(p_hub, (SELECT COALESCE(jsonb_agg(k), '[]')
+      FROM jsonb_array_elements(v_items) AS k
+      WHERE (k->>'single')::boolean AND ${plainCheckpoint("k->'checkpoint'")}), p_now, v_claim);
+    v_applied := ARRAY(SELECT jsonb_array_elements_text(v_set->'applied')::integer);
+    v_notes := ARRAY[v_set->'notes'];
+    v_claimed := ARRAY[v_set->'claimed'];
+    v_claim := ${s}.refrain_spend_claim(v_claim, (v_set->>'claimedCount')::integer);
+    FOR v_item IN SELECT value FROM jsonb_array_elements(v_items) LOOP
+      CONTINUE WHEN (v_item->>'ord')::integer = ANY (v_applied);
+      v_one := NULL;
+      IF NOT ((v_item->>'single')::boolean AND ${plainCheckpoint("v_item->'checkpoint'")}) THEN
+        v_one := ${s}.refrain_apply_checkpoint(p_hub, v_item->>'instanceId', v_item->>'token', v_item->'checkpoint',
+          p_now, v_claim, NULL);
+      END IF;
       IF v_one IS NULL THEN
-        v_lost := v_lost || v_ord;
+        v_lost := v_lost || (v_item->>'ord')::integer;
       ELSE
         v_notes := v_notes || (v_one->'notes');
-        v_claimed := v_claimed || ${s}.refrain_claimed_at(v_ord, v_one->'claimed');
+        v_claimed := v_claimed || ${s}.refrain_claimed_at((v_item->>'ord')::integer, v_one->'claimed');
         v_claim := ${s}.refrain_spend_claim(v_claim, jsonb_array_length(v_one->'claimed'));
       END IF;
-      v_ord := v_ord + 1;
     END LOOP;
     RETURN json_build_object('lost', to_json(v_lost), 'claimed', ${s}.refrain_merge_claimed(v_claimed),
       'notes', ${s}.refrain_notify(p_hub, p_origin, ${s}.refrain_flat_notes(v_notes)));

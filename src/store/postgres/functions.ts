@@ -10,6 +10,7 @@
 
 import { checkpointFunctions } from "./checkpoint-functions.js";
 import { ACTIVE, FN, M_KIND } from "./plpgsql.js";
+import { plainCheckpoint, setCheckpointFunctions } from "./set-checkpoints.js";
 
 /**
  * Helper functions. Notes are jsonb arrays of {kind, instanceId?, runtimeStatus?}: the function
@@ -124,6 +125,8 @@ const ENTRY_POINTS = (s: string): string => `
     v_one jsonb;
     v_claim jsonb := p_claim;
     v_claimed jsonb[] := '{}';
+    v_set jsonb;
+    v_applied integer[] := '{}';
   BEGIN
     FOR v_item IN SELECT value FROM jsonb_array_elements(p_items) LOOP
       v_row := v_rows->(v_item->>'instanceId');
@@ -147,7 +150,20 @@ const ENTRY_POINTS = (s: string): string => `
     END LOOP;
     v_notes := ARRAY[${s}.refrain_insert_instances(p_hub, v_new, v_replace),
       COALESCE((SELECT jsonb_agg(${s}.refrain_work(id)) FROM unnest(v_known) AS id), '[]')];
+    -- Plain first steps set-based (when no ID repeats: a repeated one must see the earlier).
+    IF NOT v_duplicates AND cardinality(v_stepped) > 0 THEN
+      v_set := ${s}.refrain_apply_checkpoints(p_hub, (SELECT COALESCE(jsonb_agg(jsonb_build_object('ord', o,
+          'instanceId', p_items->o->>'instanceId', 'checkpoint', p_items->o->'firstStep',
+          'expect', jsonb_build_object('executionId', p_items->o->>'executionId', 'runtimeStatus', 'Pending',
+            'historyLength', 0))), '[]')
+        FROM unnest(v_stepped) AS o WHERE ${plainCheckpoint("p_items->o->'firstStep'")}), p_now, v_claim);
+      v_applied := ARRAY(SELECT jsonb_array_elements_text(v_set->'applied')::integer);
+      v_notes := v_notes || (v_set->'notes');
+      v_claimed := v_claimed || (v_set->'claimed');
+      v_claim := ${s}.refrain_spend_claim(v_claim, (v_set->>'claimedCount')::integer);
+    END IF;
     FOREACH v_ord IN ARRAY v_stepped LOOP
+      CONTINUE WHEN v_ord = ANY (v_applied);
       v_item := p_items->v_ord;
       v_one := ${s}.refrain_apply_checkpoint(p_hub, v_item->>'instanceId', NULL, v_item->'firstStep', p_now, v_claim,
         jsonb_build_object('executionId', v_item->>'executionId', 'runtimeStatus', 'Pending', 'historyLength', 0));
@@ -316,5 +332,5 @@ const ENTRY_POINTS = (s: string): string => `
 
 /** Every function of the store against schema `s` (a quoted identifier) notifying `channel`. */
 export function storeFunctions(s: string, channel: string): string {
-  return HELPERS(s, channel) + ENTRY_POINTS(s) + checkpointFunctions(s);
+  return HELPERS(s, channel) + ENTRY_POINTS(s) + checkpointFunctions(s) + setCheckpointFunctions(s);
 }

@@ -1,0 +1,147 @@
+/**
+ * The set-based checkpoint function of the PostgreSQL store (part of the store's functions, see
+ * functions.ts): it commits the plain checkpoints of a batch (the common case: history, instance
+ * row, new activity tasks, messages to existing instances) with one statement of each kind for the
+ * whole batch, where `refrain_apply_checkpoint` runs a dozen statements per checkpoint. Batch
+ * functions hand it their plain items first and the rest to `refrain_apply_checkpoint`, one by one.
+ */
+import { FN } from "./plpgsql.js";
+
+/**
+ * True (as SQL, on the checkpoint `cp`) for a checkpoint the set-based function commits: it
+ * appends to the history (no continue-as-new), consumes no inbox message, starts no child and
+ * sends no message that may create its target.
+ */
+export function plainCheckpoint(cp: string): string {
+  return `(COALESCE(${cp}->>'mode', '') <> 'replace'
+    AND COALESCE(jsonb_array_length(${cp}->'consumed'), 0) = 0
+    AND COALESCE(jsonb_array_length(${cp}->'children'), 0) = 0
+    AND NOT jsonb_path_exists(COALESCE(${cp}->'messages', '[]'), '$[*].ensureTarget'))`;
+}
+
+/** The set-based checkpoint function against schema `s` (a quoted identifier). */
+export function setCheckpointFunctions(s: string): string {
+  return `
+  -- Commits plain checkpoints (see plainCheckpoint) set-based. p_items: [{ord, instanceId, token,
+  -- expect, checkpoint}], each fenced as refrain_apply_checkpoint fences it (by token when expect is
+  -- null, else by expect), and at most one per instance: only an instance's first item may commit,
+  -- the others are left out. p_claim as in refrain_commit_orchestrations, spent in item order.
+  -- Returns {applied: [ords], claimed: {ord: [task rows]}, claimedCount, notes}.
+  CREATE OR REPLACE FUNCTION ${s}.refrain_apply_checkpoints(p_hub text, p_items jsonb, p_now bigint, p_claim jsonb)
+  RETURNS jsonb ${FN} AS $$
+  DECLARE
+    v_ids text[];
+    v_ok jsonb;
+    v_claimed jsonb := '{}';
+    v_claimed_count integer := 0;
+    v_unclaimed integer := 0;
+    v_notes jsonb;
+  BEGIN
+    -- The items that commit, each with its instance's row locked (in ID order, by the primary key)
+    -- and the sequence number its events start at.
+    v_ids := ARRAY(SELECT DISTINCT t.v->>'instanceId' FROM jsonb_array_elements(p_items) AS t(v));
+    WITH items AS (
+      SELECT DISTINCT ON (t.v->>'instanceId') (t.v->>'ord')::integer AS ord, t.v->>'instanceId' AS id,
+        t.v->>'token' AS token, t.v->'expect' AS expect, t.v->'checkpoint' AS cp
+      FROM jsonb_array_elements(p_items) AS t(v)
+      ORDER BY t.v->>'instanceId', (t.v->>'ord')::integer
+    ), locked AS (
+      SELECT i.instance_id, i.runtime_status, i.lease_token, i.lease_expires_at, i.execution_id
+      FROM ${s}.instances i WHERE i.hub = p_hub AND i.instance_id = ANY (v_ids)
+      ORDER BY i.instance_id
+      FOR NO KEY UPDATE
+    ), busy AS (
+      SELECT DISTINCT m.instance_id FROM ${s}.inbox m
+      WHERE m.hub = p_hub AND m.instance_id = ANY (v_ids) AND m.visible_at <= p_now
+    ), sequenced AS (
+      SELECT it.*, l.runtime_status, l.lease_token, l.lease_expires_at, l.execution_id,
+        COALESCE((SELECT max(h.seq) + 1 FROM ${s}.history h WHERE h.hub = p_hub
+          AND h.instance_id = it.id AND h.execution_id = it.cp->'instance'->>'executionId'), 0) AS seq,
+        it.id IN (SELECT instance_id FROM busy) AS busy
+      FROM items it JOIN locked l ON l.instance_id = it.id
+    )
+    SELECT COALESCE(jsonb_agg(jsonb_build_object('ord', q.ord, 'id', q.id, 'seq', q.seq, 'cp', q.cp,
+        'changed', q.runtime_status <> q.cp->'instance'->>'runtimeStatus', 'leased', q.expect IS NULL)
+        ORDER BY q.ord), '[]')
+      INTO v_ok
+      FROM sequenced q
+      WHERE CASE WHEN q.expect IS NULL THEN q.lease_token IS NOT DISTINCT FROM q.token
+        ELSE q.execution_id = q.expect->>'executionId' AND q.runtime_status = q.expect->>'runtimeStatus'
+          AND (q.lease_expires_at IS NULL OR q.lease_expires_at <= p_now)
+          AND q.seq = (q.expect->>'historyLength')::integer
+          AND NOT q.busy
+        END;
+    IF jsonb_array_length(v_ok) = 0 THEN
+      RETURN jsonb_build_object('applied', '[]'::jsonb, 'claimed', '{}'::jsonb, 'claimedCount', 0, 'notes', '[]'::jsonb);
+    END IF;
+
+    INSERT INTO ${s}.history (hub, instance_id, execution_id, seq, event)
+      SELECT p_hub, o.v->>'id', o.v->'cp'->'instance'->>'executionId', (o.v->>'seq')::integer + e.ord::integer - 1, e.value
+      FROM jsonb_array_elements(v_ok) AS o(v),
+        jsonb_array_elements_text(o.v->'cp'->'events') WITH ORDINALITY AS e(value, ord);
+
+    UPDATE ${s}.instances i SET execution_id = u.v->>'executionId', runtime_status = u.v->>'runtimeStatus',
+        input = CASE WHEN (u.v->>'hasInput')::boolean THEN u.v->>'input' ELSE i.input END,
+        output = u.v->>'output', custom_status = u.v->>'customStatus', failure = u.v->>'failure',
+        last_updated_at = (u.v->>'lastUpdatedAt')::bigint, completed_at = (u.v->>'completedAt')::bigint,
+        lease_worker = NULL, lease_token = NULL, lease_expires_at = NULL
+      FROM (SELECT o.v->>'id' AS id, o.v->'cp'->'instance' AS v FROM jsonb_array_elements(v_ok) AS o(v)) AS u
+      WHERE i.hub = p_hub AND i.instance_id = u.id;
+
+    -- New activity tasks, the first ones (in item order) claimed as p_claim allows.
+    WITH wanted AS (
+      SELECT (o.v->>'ord')::integer AS item, a.v, a.ord, COALESCE(p_claim->'names' ? (a.v->>'name'), false) AS want
+      FROM jsonb_array_elements(v_ok) AS o(v),
+        jsonb_array_elements(COALESCE(o.v->'cp'->'activities', '[]')) WITH ORDINALITY AS a(v, ord)
+    ), chosen AS (
+      SELECT item, v, ord,
+        want AND count(*) FILTER (WHERE want) OVER (ORDER BY item, ord) <= COALESCE((p_claim->>'max')::integer, 0) AS claim
+      FROM wanted
+    ), inserted AS (
+      INSERT INTO ${s}.activity_tasks (hub, instance_id, execution_id, task_id, name, input, attempt, visible_at,
+          delivery_count, lease_worker, lease_token, lease_expires_at)
+        SELECT p_hub, c.v->>'instanceId', c.v->>'executionId', (c.v->>'taskId')::integer, c.v->>'name',
+          c.v->>'input', (c.v->>'attempt')::integer, p_now, CASE WHEN c.claim THEN 1 ELSE 0 END,
+          CASE WHEN c.claim THEN p_claim->>'worker' END, CASE WHEN c.claim THEN gen_random_uuid()::text END,
+          CASE WHEN c.claim THEN (p_claim->>'expires')::bigint END
+        FROM chosen c ORDER BY c.item, c.ord
+        RETURNING *
+    ), by_item AS (
+      SELECT (o.v->>'ord') AS item, jsonb_agg(to_jsonb(i) ORDER BY i.id) AS rows, count(*) AS n
+      FROM inserted i JOIN jsonb_array_elements(v_ok) AS o(v) ON o.v->>'id' = i.instance_id
+      WHERE i.lease_token IS NOT NULL
+      GROUP BY o.v->>'ord'
+    )
+    SELECT COALESCE((SELECT jsonb_object_agg(item, rows) FROM by_item), '{}'),
+        COALESCE((SELECT sum(n) FROM by_item), 0),
+        (SELECT count(*) FROM inserted WHERE lease_token IS NULL)
+      INTO v_claimed, v_claimed_count, v_unclaimed;
+
+    INSERT INTO ${s}.inbox (hub, instance_id, execution_id, event, visible_at)
+      SELECT p_hub, m.v->>'instanceId', m.v->>'executionId', m.v->>'event', (m.v->>'visibleAt')::bigint
+      FROM jsonb_array_elements(v_ok) WITH ORDINALITY AS o(v, ord),
+        jsonb_array_elements(COALESCE(o.v->'cp'->'messages', '[]')) WITH ORDINALITY AS m(v, ord)
+      ORDER BY o.ord, m.ord;
+
+    -- Status changes, new work for message targets and for leased instances that received
+    -- messages while their lease was held, and new unclaimed tasks.
+    SELECT COALESCE(jsonb_agg(n.note ORDER BY n.rank, n.ord), '[]') INTO v_notes FROM (
+      SELECT 0 AS rank, (o.v->>'ord')::integer AS ord, jsonb_build_object('kind', 'instance-updated',
+          'instanceId', o.v->>'id', 'runtimeStatus', o.v->'cp'->'instance'->>'runtimeStatus') AS note
+        FROM jsonb_array_elements(v_ok) AS o(v) WHERE (o.v->>'changed')::boolean
+      UNION ALL
+      SELECT DISTINCT 1, 0, ${s}.refrain_work(m.v->>'instanceId')
+        FROM jsonb_array_elements(v_ok) AS o(v), jsonb_array_elements(COALESCE(o.v->'cp'->'messages', '[]')) AS m(v)
+      UNION ALL
+      SELECT 1, 0, ${s}.refrain_work(o.v->>'id') FROM jsonb_array_elements(v_ok) AS o(v)
+        WHERE (o.v->>'leased')::boolean
+          AND EXISTS (SELECT 1 FROM ${s}.inbox m WHERE m.hub = p_hub AND m.instance_id = o.v->>'id')
+      UNION ALL
+      SELECT 2, 0, jsonb_build_object('kind', 'activity-work') WHERE v_unclaimed > 0
+    ) AS n;
+
+    RETURN jsonb_build_object('applied', (SELECT jsonb_agg((o.v->>'ord')::integer) FROM jsonb_array_elements(v_ok) AS o(v)),
+      'claimed', v_claimed, 'claimedCount', v_claimed_count, 'notes', v_notes);
+  END $$;
+`;
+}
