@@ -18,6 +18,7 @@ import {
   ACT,
   activityTask,
   checkpointFor,
+  childInstance,
   eventMessage,
   HUB,
   instanceWithStatus,
@@ -354,6 +355,61 @@ export function claimTests(h: StoreHarness): void {
       await h.store.createInstance(HUB, newInstance("done"), { firstStep: firstStepOf("done") });
       assert.equal((await h.store.getInstance(HUB, "done"))?.runtimeStatus, "Running");
       assert.equal((await h.store.getHistory(HUB, "done")).length, 4, "only the new execution's step");
+    });
+
+    test("in one batch, each completion steps or queues on its own; claims stay within max", async () => {
+      // b0 and b3: plain steps that match; b1: a step that saw a shorter history; b2: a step that
+      // also starts a child (committed apart from the plain ones on some stores); b4: no step.
+      const ids = ["b0", "b1", "b2", "b3", "b4"];
+      const tasks: ActivityWorkItem[] = [];
+      for (const id of ids) tasks.push(await runningWithTask(h.store, id));
+      const steps: (FollowingStep | undefined)[] = [
+        stepAfterTask0("b0"),
+        stepAfterTask0("b1", { historyLength: 1 }),
+        (() => {
+          const step = stepAfterTask0("b2");
+          step.checkpoint.children = [childInstance("b2", "b2-e1", "b2-kid")];
+          return step;
+        })(),
+        stepAfterTask0("b3"),
+        undefined,
+      ];
+      const outcomes = await h.store.completeActivities(
+        HUB,
+        tasks.map((t, i) => ({
+          lease: t.lease,
+          result: taskCompleted(0, '"r0"'),
+          ...(steps[i] ? { next: steps[i] } : {}),
+        })),
+        claimOf(2),
+      );
+      assert.deepStrictEqual(
+        outcomes.map((o) => o.committed && o.stepped),
+        [true, false, true, true, undefined],
+      );
+      const claimed = outcomes.flatMap((o) => (o.committed ? (o.claimed ?? []) : []));
+      assert.equal(claimed.length, 2, "the claim's max, over the whole batch");
+      for (const [i, o] of outcomes.entries()) {
+        for (const c of o.committed ? (o.claimed ?? []) : []) assert.equal(c.task.instanceId, ids[i]);
+      }
+      const lengths = await Promise.all(ids.map(async (id) => (await h.store.getHistory(HUB, id)).length));
+      assert.deepStrictEqual(lengths, [5, 2, 5, 5, 2]);
+      assert.equal(
+        (await h.store.getInstance(HUB, "b2-kid"))?.runtimeStatus,
+        "Pending",
+        "the child was created",
+      );
+      const unclaimed = await h.store.leaseActivities(HUB, "other", [ACT], LONG_LEASE, 10);
+      assert.equal(unclaimed.length, 1, "the one new task not claimed is visible");
+      const leased = await h.store.leaseOrchestrations(HUB, "reader", [ORCH], LONG_LEASE, { max: 10 });
+      assert.deepStrictEqual(
+        leased
+          .filter((item) => item.messages.some((m) => m.event.kind === "TaskCompleted"))
+          .map((item) => item.instance.instanceId)
+          .sort(),
+        ["b1", "b4"],
+        "the results that did not step were queued",
+      );
     });
 
     test("two completions for one instance: only a step that still matches commits", async () => {

@@ -1,20 +1,20 @@
 /**
  * The set-based checkpoint function of the PostgreSQL store (part of the store's functions, see
- * functions.ts): it commits the plain checkpoints of a batch (the common case: history, instance
- * row, new activity tasks, messages to existing instances) with one statement of each kind for the
- * whole batch, where `refrain_apply_checkpoint` runs a dozen statements per checkpoint. Batch
- * functions hand it their plain items first and the rest to `refrain_apply_checkpoint`, one by one.
+ * functions.ts). It commits the plain checkpoints of a batch, the common case (history, consumed
+ * messages, instance row, new activity tasks, messages to existing instances), with one statement
+ * of each kind for the whole batch, where `refrain_apply_checkpoint` runs a dozen statements per
+ * checkpoint. Batch functions hand it their plain items first and the rest to
+ * `refrain_apply_checkpoint`, one by one.
  */
 import { FN } from "./plpgsql.js";
 
 /**
  * True (as SQL, on the checkpoint `cp`) for a checkpoint the set-based function commits: it
- * appends to the history (no continue-as-new), consumes no inbox message, starts no child and
- * sends no message that may create its target.
+ * appends to the history (no continue-as-new), starts no child and sends no message that may
+ * create its target.
  */
 export function plainCheckpoint(cp: string): string {
   return `(COALESCE(${cp}->>'mode', '') <> 'replace'
-    AND COALESCE(jsonb_array_length(${cp}->'consumed'), 0) = 0
     AND COALESCE(jsonb_array_length(${cp}->'children'), 0) = 0
     AND NOT jsonb_path_exists(COALESCE(${cp}->'messages', '[]'), '$[*].ensureTarget'))`;
 }
@@ -79,6 +79,11 @@ export function setCheckpointFunctions(s: string): string {
       SELECT p_hub, o.v->>'id', o.v->'cp'->'instance'->>'executionId', (o.v->>'seq')::integer + e.ord::integer - 1, e.value
       FROM jsonb_array_elements(v_ok) AS o(v),
         jsonb_array_elements_text(o.v->'cp'->'events') WITH ORDINALITY AS e(value, ord);
+
+    DELETE FROM ${s}.inbox m
+      USING (SELECT o.v->>'id' AS instance_id, c.id::bigint AS id
+        FROM jsonb_array_elements(v_ok) AS o(v), jsonb_array_elements_text(COALESCE(o.v->'cp'->'consumed', '[]')) AS c(id)) AS d
+      WHERE m.hub = p_hub AND m.id = d.id AND m.instance_id = d.instance_id;
 
     UPDATE ${s}.instances i SET execution_id = u.v->>'executionId', runtime_status = u.v->>'runtimeStatus',
         input = CASE WHEN (u.v->>'hasInput')::boolean THEN u.v->>'input' ELSE i.input END,
