@@ -61,7 +61,7 @@ export class ActivityDispatcher {
       name: "activities",
       concurrency,
       fetch: (max) => rt.store.leaseActivities(rt.hub, rt.workerId, this.names, rt.leaseMs, max),
-      process: (item) => this.run(item),
+      process: (item, release) => this.run(item, release),
       nextDue: () => rt.store.nextWakeUp(rt.hub, [], this.names),
       maxIdleMs: rt.maxIdleMs,
       onError: (err) => rt.logger.error("activity dispatcher error", { error: String(err) }),
@@ -127,7 +127,8 @@ export class ActivityDispatcher {
     }
   }
 
-  private async run(item: ActivityWorkItem): Promise<void> {
+  /** Runs one task and completes it; its slot is `release`d once only the completion's commit is left. */
+  private async run(item: ActivityWorkItem, release: () => void): Promise<void> {
     const { rt } = this;
     const { task } = item;
     const abort = new LazyAbort();
@@ -159,11 +160,13 @@ export class ActivityDispatcher {
       const prepared = this.followingStep(task, result);
       let outcome: CommitOutcome | undefined;
       try {
-        outcome = await this.completions.submit({
+        const submitted = this.completions.submit({
           lease: held.stop(),
           result,
           ...(prepared && { next: prepared.step }),
         });
+        release();
+        outcome = await submitted;
       } finally {
         prepared?.settle(outcome?.committed === true && outcome.stepped === true);
       }

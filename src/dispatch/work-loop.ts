@@ -12,8 +12,12 @@ export interface WorkLoopOptions<T> {
   concurrency: number;
   /** Leases up to `max` items (≥ 1); an empty array when there is none. */
   fetch: (max: number) => Promise<T[]>;
-  /** Handles one leased item; must not throw (errors are reported to `onError` regardless). */
-  process: (item: T) => Promise<void>;
+  /**
+   * Handles one leased item; must not throw (errors are reported to `onError` regardless). The
+   * item holds a slot until its promise settles or, earlier, it calls `release` (when what is left
+   * is only waiting, such as a result's commit, and another item may start meanwhile).
+   */
+  process: (item: T, release: () => void) => Promise<void>;
   /** Earliest time (ms) future work becomes visible, if known. */
   nextDue: () => Promise<number | undefined>;
   /** Upper bound of an idle sleep: how quickly work from other processes is noticed. */
@@ -27,7 +31,10 @@ const MIN_IDLE_MS = 20;
 export class WorkLoop<T> {
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
-  private readonly inFlight = new Set<Promise<void>>();
+  /** Items holding a slot. */
+  private busy = 0;
+  /** Every item not yet finished, holding a slot or not (`drain` waits for them). */
+  private readonly unfinished = new Set<Promise<void>>();
   private wakeSignal: (() => void) | undefined;
   private wakeRequested = false;
   /** True while the loop waits for a free slot. */
@@ -40,14 +47,9 @@ export class WorkLoop<T> {
 
   constructor(private readonly options: WorkLoopOptions<T>) {}
 
-  /** Number of items being processed now. */
-  get active(): number {
-    return this.inFlight.size;
-  }
-
   /** Free slots: neither processing an item nor reserved. */
   private get free(): number {
-    return this.options.concurrency - this.inFlight.size - this.reserved;
+    return this.options.concurrency - this.busy - this.reserved;
   }
 
   /**
@@ -96,8 +98,8 @@ export class WorkLoop<T> {
 
   /** Waits for every in-flight item, and every item a reservation will bring, to finish. */
   async drain(): Promise<void> {
-    while (this.inFlight.size > 0 || this.reserved > 0) {
-      if (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    while (this.unfinished.size > 0 || this.reserved > 0) {
+      if (this.unfinished.size > 0) await Promise.allSettled([...this.unfinished]);
       else
         await new Promise<void>((resolve) => {
           this.adopted = resolve;
@@ -144,15 +146,23 @@ export class WorkLoop<T> {
   }
 
   private track(item: T): void {
+    this.busy++;
+    let holding = true;
+    const release = () => {
+      if (!holding) return;
+      holding = false;
+      this.busy--;
+      // A free slot matters only to a loop that waits for one.
+      if (this.saturated) this.wake();
+    };
     const done = this.options
-      .process(item)
+      .process(item, release)
       .catch((err: unknown) => this.options.onError(err))
       .finally(() => {
-        this.inFlight.delete(done);
-        // A free slot matters only to a loop that waits for one.
-        if (this.saturated) this.wake();
+        release();
+        this.unfinished.delete(done);
       });
-    this.inFlight.add(done);
+    this.unfinished.add(done);
   }
 
   private async idleDelay(): Promise<number> {

@@ -1,0 +1,101 @@
+/**
+ * The work loop's slots: at most `concurrency` items hold one at a time, an item may give its slot
+ * back before it finishes (`release`), and `drain` still waits for every unfinished item.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { WorkLoop } from "../../src/dispatch/work-loop.js";
+
+/** A promise with its resolve function. */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = () => {};
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+/** Waits until `condition` holds (checked every few milliseconds, up to two seconds). */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 400 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(condition(), what);
+}
+
+/** A loop over a queue of numbered items; `process` is given each item and its release function. */
+function loopOver(
+  queue: number[],
+  concurrency: number,
+  process: (item: number, release: () => void) => Promise<void>,
+): { loop: WorkLoop<number>; asked: number[] } {
+  const asked: number[] = [];
+  const loop = new WorkLoop<number>({
+    name: "test",
+    concurrency,
+    fetch: async (max) => {
+      asked.push(max);
+      return queue.splice(0, max);
+    },
+    process,
+    nextDue: async () => undefined,
+    maxIdleMs: 10,
+    onError: (err) => assert.fail(String(err)),
+  });
+  return { loop, asked };
+}
+
+test("no more than `concurrency` items hold a slot at once", async () => {
+  const gates = new Map<number, ReturnType<typeof deferred>>();
+  let running = 0;
+  let most = 0;
+  const { loop, asked } = loopOver([1, 2, 3, 4, 5], 2, async (item) => {
+    running++;
+    most = Math.max(most, running);
+    const gate = deferred();
+    gates.set(item, gate);
+    await gate.promise;
+    running--;
+  });
+  loop.start();
+  await until(() => gates.size === 2, "two items started");
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(gates.size, 2, "a third item waits for a slot");
+  for (const item of [1, 2, 3, 4, 5]) {
+    await until(() => gates.has(item), `item ${item} started`);
+    gates.get(item)!.resolve();
+  }
+  await loop.stopLeasing();
+  await loop.drain();
+  assert.equal(most, 2);
+  assert.ok(
+    asked.every((max) => max >= 1 && max <= 2),
+    `fetch asked for 1..2 items, got ${asked}`,
+  );
+});
+
+test("an item that releases its slot lets the next start; drain still waits for it", async () => {
+  const finish = deferred();
+  const started: number[] = [];
+  const finished: number[] = [];
+  const { loop } = loopOver([1, 2], 1, async (item, release) => {
+    started.push(item);
+    if (item === 1) {
+      release();
+      release(); // a second call changes nothing
+      await finish.promise;
+    }
+    finished.push(item);
+  });
+  loop.start();
+  await until(() => started.includes(2), "item 2 started while item 1 was unfinished");
+  assert.deepStrictEqual(finished, [2]);
+  await loop.stopLeasing();
+  let drained = false;
+  const draining = loop.drain().then(() => {
+    drained = true;
+  });
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(drained, false, "drain waits for the released but unfinished item");
+  finish.resolve();
+  await draining;
+  assert.deepStrictEqual(finished, [2, 1]);
+});
