@@ -69,6 +69,8 @@ export class SqliteConnection {
     private readonly synchronous: "FULL" | "NORMAL",
     private readonly notifications: NotificationHub,
     private readonly walSync?: WalSync,
+    /** Told after every commit (the checkpointer's cue). */
+    private readonly afterCommit?: () => void,
   ) {}
 
   /** Runs single statements outside any transaction (each is consistent on its own). */
@@ -110,6 +112,7 @@ export class SqliteConnection {
     } catch (err) {
       throw translateSqliteError(err, this.path, "SQLite write failed");
     }
+    this.afterCommit?.();
     this.notifications.emit(hub, batch.toList());
     return result;
   }
@@ -167,6 +170,7 @@ export class SqliteConnection {
       for (const write of writes) write.reject(error);
       return;
     }
+    this.afterCommit?.();
     for (const d of done) if (d.ok) d.write.onCommitted?.(d.value);
     if (!this.walSync) {
       this.settle(done, false);

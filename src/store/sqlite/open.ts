@@ -32,6 +32,13 @@ export interface SqliteDiagnostics {
    * than by SQLite inside COMMIT, which would block the event loop.
    */
   syncsOffEventLoop: boolean;
+  /**
+   * True when checkpoints (copying the write-ahead log into the database file) run on the store's
+   * checkpointer thread (a plain file) rather than inside a commit on the event loop.
+   */
+  checkpointsOffEventLoop: boolean;
+  /** Checkpoints the checkpointer thread has completed since the store opened. */
+  threadCheckpoints: number;
   busyTimeoutMs: number;
   schemaVersion: number;
 }
@@ -82,7 +89,7 @@ export function isPlainFile(path: string): boolean {
 export function readDiagnostics(
   db: BetterSqlite3.Database,
   path: string,
-): Omit<SqliteDiagnostics, "syncsOffEventLoop"> {
+): Omit<SqliteDiagnostics, "syncsOffEventLoop" | "checkpointsOffEventLoop" | "threadCheckpoints"> {
   const version = db.prepare("SELECT value FROM refrain_meta WHERE key = 'schema_version'").pluck().get();
   return {
     path,

@@ -52,6 +52,7 @@ import type {
   StoreNotification,
 } from "../store.js";
 import { commitBody, completeBody, createBody, INBOX_START, leaseBody, nextHead } from "./batches.js";
+import { BACKSTOP_PAGES, Checkpointer } from "./checkpointer.js";
 import { SqliteConnection, type WriteBody } from "./connection.js";
 import { ExternalChanges } from "./external-changes.js";
 import {
@@ -93,6 +94,7 @@ export class SqliteStore implements Store {
   private readonly busyTimeoutMs: number;
   private syncsOffEventLoop = false;
   private conn: SqliteConnection | undefined;
+  private checkpointer: Checkpointer | undefined;
   private db: BetterSqlite3.Database | undefined;
   private closed = false;
   private readonly notifications = new NotificationHub();
@@ -124,6 +126,15 @@ export class SqliteStore implements Store {
       this.synchronous === "FULL" && isPlainFile(this.path) ? new WalSync(`${this.path}-wal`) : undefined;
     const synchronous = walSync ? "NORMAL" : this.synchronous;
     const db = openDatabase(this.path, synchronous, this.busyTimeoutMs);
+    // A file's checkpoints run on the checkpointer's thread; this connection's are the backstop.
+    const totalChanges = db.prepare("SELECT total_changes()").pluck();
+    const checkpointer = isPlainFile(this.path)
+      ? new Checkpointer(
+          { path: this.path, busyTimeoutMs: this.busyTimeoutMs },
+          () => totalChanges.get() as number,
+        )
+      : undefined;
+    if (checkpointer) db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
     this.conn = new SqliteConnection(
       db,
       prepareStatements(db),
@@ -131,8 +142,10 @@ export class SqliteStore implements Store {
       synchronous,
       this.notifications,
       walSync,
+      checkpointer && (() => checkpointer.committed()),
     );
     this.db = db;
+    this.checkpointer = checkpointer;
     this.syncsOffEventLoop = walSync !== undefined;
   }
 
@@ -143,6 +156,8 @@ export class SqliteStore implements Store {
       ...readDiagnostics(this.db!, this.path),
       synchronous: this.synchronous,
       syncsOffEventLoop: this.syncsOffEventLoop,
+      checkpointsOffEventLoop: this.checkpointer !== undefined,
+      threadCheckpoints: this.checkpointer?.completed ?? 0,
     };
   }
 
@@ -151,8 +166,12 @@ export class SqliteStore implements Store {
     this.closed = true;
     this.external.stop();
     const conn = this.conn;
+    const checkpointer = this.checkpointer;
     this.conn = undefined;
+    this.checkpointer = undefined;
     this.db = undefined;
+    // The thread's connection closes first, so that this one, the last, checkpoints the whole log.
+    await checkpointer?.close();
     await conn?.close();
     this.notifications.clear();
   }
