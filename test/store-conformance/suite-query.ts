@@ -14,6 +14,7 @@ import {
   LONG_LEASE,
   leaseOrchestration,
   newInstance,
+  OTHER_HUB,
   rejectsWithCode,
   type StoreHarness,
   someEvents,
@@ -78,6 +79,25 @@ export function queryTests(h: StoreHarness): void {
       const empty = await h.store.listInstances(HUB, {});
       assert.equal(empty.instances.length, 4, "default page size is large enough");
       assert.equal(empty.continuationToken, undefined);
+    });
+
+    test("concurrent getInstance calls each get their own row, across hubs, or undefined", async () => {
+      const ids = Array.from({ length: 30 }, (_, i) => `g${i}`);
+      for (const id of ids) await h.store.createInstance(HUB, newInstance(id));
+      await h.store.createInstance(OTHER_HUB, newInstance("g0", { input: '"other"' }));
+      const asked = [...ids, "g3", "missing", ...ids.slice(0, 5)];
+      const [mine, others] = await Promise.all([
+        Promise.all(asked.map((id) => h.store.getInstance(HUB, id))),
+        Promise.all(["g0", "g1"].map((id) => h.store.getInstance(OTHER_HUB, id))),
+      ]);
+      assert.deepStrictEqual(
+        mine.map((r) => r?.instanceId),
+        asked.map((id) => (id === "missing" ? undefined : id)),
+      );
+      assert.deepStrictEqual(
+        others.map((r) => r?.input),
+        ['"other"', undefined],
+      );
     });
 
     test("an empty hub lists nothing", async () => {

@@ -124,7 +124,7 @@ function filterSql(filter: InstanceFilter, first: number): { sql: string; params
 export function statements(s: string) {
   return {
     appendMessage: `SELECT ${s}.refrain_append_message($1, $2::json, $3, $4, $5, $6, $7) AS notes`,
-    getInstance: `SELECT * FROM ${s}.instances WHERE hub = $1 AND instance_id = $2`,
+    getInstances: `SELECT * FROM ${s}.instances WHERE hub = $1 AND instance_id = ANY ($2::text[])`,
     getHistory: `SELECT h.event FROM ${s}.history h
       JOIN ${s}.instances i ON i.hub = h.hub AND i.instance_id = h.instance_id AND i.execution_id = h.execution_id
       WHERE i.hub = $1 AND i.instance_id = $2 ORDER BY h.seq`,

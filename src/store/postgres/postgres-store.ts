@@ -56,6 +56,7 @@ import type {
 } from "../store.js";
 import { CreateQueue } from "./create-queue.js";
 import { withRetry } from "./errors.js";
+import { InstanceReads } from "./instance-reads.js";
 import { ChangeFeed } from "./notifications.js";
 import {
   appendJson,
@@ -84,6 +85,12 @@ export class PostgresStore implements Store {
   readonly schema: string;
   private readonly options: ResolvedOptions;
   private readonly sql: Statements;
+  /** Single-row reads of one turn, answered by one query (see InstanceReads). */
+  private readonly reads = new InstanceReads((hub, ids) =>
+    this.run("getInstance", ids.length === 1 ? ids[0] : undefined, async (db) => {
+      return (await db.query<InstanceRow>(this.sql.getInstances, [hub, ids])).rows;
+    }),
+  );
   private readonly origin = randomUUID();
   private readonly feed: ChangeFeed;
   private pool: pg.Pool | undefined;
@@ -182,10 +189,9 @@ export class PostgresStore implements Store {
 
   /** The instance row, or undefined. */
   async getInstance(hub: string, instanceId: string): Promise<InstanceRecord | undefined> {
-    return this.run("getInstance", instanceId, async (db) => {
-      const { rows } = await db.query<InstanceRow>(this.sql.getInstance, [hub, instanceId]);
-      return rows[0] ? toInstanceRecord(rows[0]) : undefined;
-    });
+    this.livePool();
+    const row = await this.reads.read(hub, instanceId);
+    return row ? toInstanceRecord(row) : undefined;
   }
 
   /** The current execution's history ([] for an unknown instance). */
