@@ -131,7 +131,9 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 5,
     description:
       "batch commits collect their notes and claimed tasks in arrays (cost linear in the batch size)",
-    sql: (s, channel) => storeFunctions(s, channel),
+    sql: (s, channel) =>
+      `ALTER TABLE ${s}.instances SET (fillfactor = 50);
+       ALTER TABLE ${s}.activity_tasks SET (fillfactor = 50);\n` + storeFunctions(s, channel),
   },
 ];
 
