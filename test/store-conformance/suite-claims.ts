@@ -358,9 +358,9 @@ export function claimTests(h: StoreHarness): void {
     });
 
     test("in one batch, each completion steps or queues on its own; claims stay within max", async () => {
-      // b0 and b3: plain steps that match; b1: a step that saw a shorter history; b2: a step that
-      // also starts a child (committed apart from the plain ones on some stores); b4: no step.
-      const ids = ["b0", "b1", "b2", "b3", "b4"];
+      // b0, b3, b5, b6: plain steps that match; b1: a step that saw a shorter history; b2: a step
+      // that also starts a child (committed apart from the plain ones on some stores); b4: no step.
+      const ids = ["b0", "b1", "b2", "b3", "b4", "b5", "b6"];
       const tasks: ActivityWorkItem[] = [];
       for (const id of ids) tasks.push(await runningWithTask(h.store, id));
       const steps: (FollowingStep | undefined)[] = [
@@ -373,6 +373,8 @@ export function claimTests(h: StoreHarness): void {
         })(),
         stepAfterTask0("b3"),
         undefined,
+        stepAfterTask0("b5"),
+        stepAfterTask0("b6"),
       ];
       const outcomes = await h.store.completeActivities(
         HUB,
@@ -385,7 +387,7 @@ export function claimTests(h: StoreHarness): void {
       );
       assert.deepStrictEqual(
         outcomes.map((o) => o.committed && o.stepped),
-        [true, false, true, true, undefined],
+        [true, false, true, true, undefined, true, true],
       );
       const claimed = outcomes.flatMap((o) => (o.committed ? (o.claimed ?? []) : []));
       assert.equal(claimed.length, 2, "the claim's max, over the whole batch");
@@ -393,14 +395,14 @@ export function claimTests(h: StoreHarness): void {
         for (const c of o.committed ? (o.claimed ?? []) : []) assert.equal(c.task.instanceId, ids[i]);
       }
       const lengths = await Promise.all(ids.map(async (id) => (await h.store.getHistory(HUB, id)).length));
-      assert.deepStrictEqual(lengths, [5, 2, 5, 5, 2]);
+      assert.deepStrictEqual(lengths, [5, 2, 5, 5, 2, 5, 5]);
       assert.equal(
         (await h.store.getInstance(HUB, "b2-kid"))?.runtimeStatus,
         "Pending",
         "the child was created",
       );
       const unclaimed = await h.store.leaseActivities(HUB, "other", [ACT], LONG_LEASE, 10);
-      assert.equal(unclaimed.length, 1, "the one new task not claimed is visible");
+      assert.equal(unclaimed.length, 3, "the new tasks not claimed are visible");
       const leased = await h.store.leaseOrchestrations(HUB, "reader", [ORCH], LONG_LEASE, { max: 10 });
       assert.deepStrictEqual(
         leased

@@ -5,7 +5,7 @@
  * step that follows them. Each batch is one round trip and one transaction.
  */
 import { ACTIVE, FN } from "./plpgsql.js";
-import { plainCheckpoint } from "./set-checkpoints.js";
+import { flatNotes, mergeClaimed, plainCheckpoint, SET_MIN_ITEMS } from "./set-checkpoints.js";
 
 /** The checkpoint functions against schema `s` (a quoted identifier). */
 export function checkpointFunctions(s: string): string {
@@ -24,34 +24,25 @@ export function checkpointFunctions(s: string): string {
       ELSE jsonb_build_object(p_ord::text, p_rows) END
   $$;
 
-  -- The notes of a batch, collected item by item in p_sets (each an array of notes or one note),
-  -- as one array in order. Batches collect into an array and flatten once: appending to a jsonb
-  -- value in a loop copies it every time, which made a batch's cost grow with its size squared.
-  CREATE OR REPLACE FUNCTION ${s}.refrain_flat_notes(p_sets jsonb[]) RETURNS jsonb
-  LANGUAGE sql IMMUTABLE AS $$
-    SELECT COALESCE(jsonb_agg(n.value ORDER BY t.ord, n.ord), '[]')
-    FROM unnest(p_sets) WITH ORDINALITY AS t(v, ord),
-      jsonb_array_elements(CASE WHEN jsonb_typeof(t.v) = 'array' THEN t.v ELSE jsonb_build_array(t.v) END)
-        WITH ORDINALITY AS n(value, ord)
-  $$;
-
-  -- A batch's claimed tasks, collected item by item as {index: rows} objects, merged into one.
-  CREATE OR REPLACE FUNCTION ${s}.refrain_merge_claimed(p_parts jsonb[]) RETURNS jsonb
-  LANGUAGE sql IMMUTABLE AS $$
-    SELECT COALESCE(jsonb_object_agg(e.key, e.value), '{}') FROM unnest(p_parts) AS p(v), jsonb_each(p.v) AS e
-  $$;
-
   -- completeActivities: for each {id, token, event, step?}, deletes the task if the token still
   -- holds it; then commits the item's following step in the result's place when the instance is
   -- exactly as the step assumed (see refrain_apply_checkpoint's p_expect), else queues the event
-  -- for the instance. p_claim as in refrain_commit_orchestrations. The tasks are taken in one
-  -- statement, and the plain steps of instances that occur once in the batch are committed
-  -- set-based (refrain_apply_checkpoints); the other items go one by one, in order.
+  -- for the instance. p_claim as in refrain_commit_orchestrations. In a batch of SET_MIN_ITEMS or
+  -- more, the tasks are taken in one statement and the plain steps of instances that occur once in
+  -- the batch are committed set-based (refrain_apply_checkpoints); the other items go one by one,
+  -- in order.
   -- Returns {lost: [indexes], stepped: [indexes], claimed: {index: [task rows]}, notes}.
   CREATE OR REPLACE FUNCTION ${s}.refrain_complete_activities(p_hub text, p_items jsonb, p_now bigint,
     p_origin text, p_claim jsonb) RETURNS json ${FN} AS $$
   DECLARE
     v_taken jsonb;
+    v_ord integer;
+    v_instance text;
+    v_exec text;
+    v_small_notes jsonb;
+    v_small_claimed jsonb;
+    v_set_items jsonb;
+    v_use_set boolean;
     v_set jsonb;
     v_applied integer[];
     v_item jsonb;
@@ -62,6 +53,42 @@ export function checkpointFunctions(s: string): string {
     v_claimed jsonb[];
     v_notes jsonb[];
   BEGIN
+    IF jsonb_array_length(p_items) < ${SET_MIN_ITEMS} THEN
+      -- A small batch (a workflow's sequential steps) goes item by item: the set-based way's extra
+      -- statements would cost more than they save.
+      v_ord := 0;
+      v_lost := '{}';
+      v_stepped := '{}';
+      v_small_notes := '[]';
+      v_small_claimed := '{}';
+      FOR v_item IN SELECT value FROM jsonb_array_elements(p_items) LOOP
+        DELETE FROM ${s}.activity_tasks WHERE hub = p_hub AND id = (v_item->>'id')::bigint
+          AND lease_token = v_item->>'token' RETURNING instance_id, execution_id INTO v_instance, v_exec;
+        IF NOT FOUND THEN
+          v_lost := v_lost || v_ord;
+        ELSE
+          v_one := NULL;
+          IF jsonb_typeof(v_item->'step') = 'object' THEN
+            v_one := ${s}.refrain_apply_checkpoint(p_hub, v_instance, NULL, v_item->'step'->'checkpoint', p_now,
+              v_claim, v_item->'step');
+          END IF;
+          IF v_one IS NOT NULL THEN
+            v_stepped := v_stepped || v_ord;
+            v_small_notes := v_small_notes || (v_one->'notes');
+            v_small_claimed := v_small_claimed || ${s}.refrain_claimed_at(v_ord, v_one->'claimed');
+            v_claim := ${s}.refrain_spend_claim(v_claim, jsonb_array_length(v_one->'claimed'));
+          ELSE
+            INSERT INTO ${s}.inbox (hub, instance_id, execution_id, event, visible_at)
+              VALUES (p_hub, v_instance, v_exec, v_item->>'event', p_now);
+            v_small_notes := v_small_notes || ${s}.refrain_work(v_instance);
+          END IF;
+        END IF;
+        v_ord := v_ord + 1;
+      END LOOP;
+      RETURN json_build_object('lost', to_json(v_lost), 'stepped', to_json(v_stepped), 'claimed', v_small_claimed,
+        'notes', ${s}.refrain_notify(p_hub, p_origin, v_small_notes));
+    END IF;
+    -- A larger batch: the tasks are taken in one statement, plain steps committed set-based.
     WITH items AS (
       SELECT (t.ord - 1)::integer AS ord, t.v FROM jsonb_array_elements(p_items) WITH ORDINALITY AS t(v, ord)
     ), taken AS (
@@ -74,21 +101,30 @@ export function checkpointFunctions(s: string): string {
       INTO v_taken FROM (SELECT taken.*, count(*) OVER (PARTITION BY instance_id) AS n FROM taken) AS k;
     v_lost := ARRAY(SELECT g FROM generate_series(0, jsonb_array_length(p_items) - 1) AS g
       EXCEPT SELECT (k->>'ord')::integer FROM jsonb_array_elements(v_taken) AS k ORDER BY 1);
-    v_set := ${s}.refrain_apply_checkpoints(p_hub, (SELECT COALESCE(jsonb_agg(jsonb_build_object('ord', k->'ord',
-        'instanceId', k->'instanceId', 'expect', k->'step', 'checkpoint', k->'step'->'checkpoint')), '[]')
-      FROM jsonb_array_elements(v_taken) AS k
-      WHERE (k->>'single')::boolean AND jsonb_typeof(k->'step') = 'object' AND ${plainCheckpoint("k->'step'->'checkpoint'")}),
-      p_now, v_claim);
-    v_applied := ARRAY(SELECT jsonb_array_elements_text(v_set->'applied')::integer);
+    v_use_set := false;
+    IF jsonb_array_length(v_taken) >= ${SET_MIN_ITEMS} THEN
+      v_set_items := (SELECT COALESCE(jsonb_agg(jsonb_build_object('ord', k->'ord',
+          'instanceId', k->'instanceId', 'expect', k->'step', 'checkpoint', k->'step'->'checkpoint')), '[]')
+        FROM jsonb_array_elements(v_taken) AS k
+        WHERE (k->>'single')::boolean AND jsonb_typeof(k->'step') = 'object' AND ${plainCheckpoint("k->'step'->'checkpoint'")});
+      v_use_set := jsonb_array_length(v_set_items) >= ${SET_MIN_ITEMS};
+    END IF;
+    v_applied := '{}';
+    v_notes := '{}';
+    v_claimed := '{}';
+    IF v_use_set THEN
+      v_set := ${s}.refrain_apply_checkpoints(p_hub, v_set_items, p_now, v_claim);
+      v_applied := ARRAY(SELECT jsonb_array_elements_text(v_set->'applied')::integer);
+      v_notes := ARRAY[v_set->'notes'];
+      v_claimed := ARRAY[v_set->'claimed'];
+      v_claim := ${s}.refrain_spend_claim(v_claim, (v_set->>'claimedCount')::integer);
+    END IF;
     v_stepped := v_applied;
-    v_notes := ARRAY[v_set->'notes'];
-    v_claimed := ARRAY[v_set->'claimed'];
-    v_claim := ${s}.refrain_spend_claim(v_claim, (v_set->>'claimedCount')::integer);
     FOR v_item IN SELECT value FROM jsonb_array_elements(v_taken) LOOP
       CONTINUE WHEN (v_item->>'ord')::integer = ANY (v_applied);
       v_one := NULL;
-      -- A plain step of a single item that the set-based commit left out did not apply: queued.
-      IF jsonb_typeof(v_item->'step') = 'object' AND NOT ((v_item->>'single')::boolean
+      -- A step the set-based commit took but left out did not apply: its result is queued.
+      IF jsonb_typeof(v_item->'step') = 'object' AND NOT (v_use_set AND (v_item->>'single')::boolean
           AND ${plainCheckpoint("v_item->'step'->'checkpoint'")}) THEN
         v_one := ${s}.refrain_apply_checkpoint(p_hub, v_item->>'instanceId', NULL, v_item->'step'->'checkpoint', p_now,
           v_claim, v_item->'step');
@@ -105,8 +141,8 @@ export function checkpointFunctions(s: string): string {
       END IF;
     END LOOP;
     RETURN json_build_object('lost', to_json(v_lost), 'stepped', to_json(v_stepped),
-      'claimed', ${s}.refrain_merge_claimed(v_claimed),
-      'notes', ${s}.refrain_notify(p_hub, p_origin, ${s}.refrain_flat_notes(v_notes)));
+      'claimed', ${mergeClaimed("v_claimed")},
+      'notes', ${s}.refrain_notify(p_hub, p_origin, ${flatNotes("v_notes")}));
   END $$;
 
   -- One checkpoint, all or nothing. Returns {notes, claimed}, or NULL having changed nothing when
@@ -253,6 +289,8 @@ export function checkpointFunctions(s: string): string {
     p_origin text, p_claim jsonb) RETURNS json ${FN} AS $$
   DECLARE
     v_items jsonb;
+    v_set_items jsonb;
+    v_use_set boolean;
     v_set jsonb;
     v_applied integer[];
     v_item jsonb;
@@ -265,17 +303,26 @@ export function checkpointFunctions(s: string): string {
     SELECT COALESCE(jsonb_agg(t.v || jsonb_build_object('ord', t.ord - 1, 'single', t.n = 1) ORDER BY t.ord), '[]')
       INTO v_items FROM (SELECT e.v, e.ord, count(*) OVER (PARTITION BY e.v->>'instanceId') AS n
         FROM jsonb_array_elements(p_items) WITH ORDINALITY AS e(v, ord)) AS t;
-    v_set := ${s}.refrain_apply_checkpoints(p_hub, (SELECT COALESCE(jsonb_agg(k), '[]')
-      FROM jsonb_array_elements(v_items) AS k
-      WHERE (k->>'single')::boolean AND ${plainCheckpoint("k->'checkpoint'")}), p_now, v_claim);
-    v_applied := ARRAY(SELECT jsonb_array_elements_text(v_set->'applied')::integer);
-    v_notes := ARRAY[v_set->'notes'];
-    v_claimed := ARRAY[v_set->'claimed'];
-    v_claim := ${s}.refrain_spend_claim(v_claim, (v_set->>'claimedCount')::integer);
+    v_use_set := false;
+    IF jsonb_array_length(v_items) >= ${SET_MIN_ITEMS} THEN
+      v_set_items := (SELECT COALESCE(jsonb_agg(k), '[]') FROM jsonb_array_elements(v_items) AS k
+        WHERE (k->>'single')::boolean AND ${plainCheckpoint("k->'checkpoint'")});
+      v_use_set := jsonb_array_length(v_set_items) >= ${SET_MIN_ITEMS};
+    END IF;
+    v_applied := '{}';
+    v_notes := '{}';
+    v_claimed := '{}';
+    IF v_use_set THEN
+      v_set := ${s}.refrain_apply_checkpoints(p_hub, v_set_items, p_now, v_claim);
+      v_applied := ARRAY(SELECT jsonb_array_elements_text(v_set->'applied')::integer);
+      v_notes := ARRAY[v_set->'notes'];
+      v_claimed := ARRAY[v_set->'claimed'];
+      v_claim := ${s}.refrain_spend_claim(v_claim, (v_set->>'claimedCount')::integer);
+    END IF;
     FOR v_item IN SELECT value FROM jsonb_array_elements(v_items) LOOP
       CONTINUE WHEN (v_item->>'ord')::integer = ANY (v_applied);
       v_one := NULL;
-      IF NOT ((v_item->>'single')::boolean AND ${plainCheckpoint("v_item->'checkpoint'")}) THEN
+      IF NOT (v_use_set AND (v_item->>'single')::boolean AND ${plainCheckpoint("v_item->'checkpoint'")}) THEN
         v_one := ${s}.refrain_apply_checkpoint(p_hub, v_item->>'instanceId', v_item->>'token', v_item->'checkpoint',
           p_now, v_claim, NULL);
       END IF;
@@ -287,8 +334,8 @@ export function checkpointFunctions(s: string): string {
         v_claim := ${s}.refrain_spend_claim(v_claim, jsonb_array_length(v_one->'claimed'));
       END IF;
     END LOOP;
-    RETURN json_build_object('lost', to_json(v_lost), 'claimed', ${s}.refrain_merge_claimed(v_claimed),
-      'notes', ${s}.refrain_notify(p_hub, p_origin, ${s}.refrain_flat_notes(v_notes)));
+    RETURN json_build_object('lost', to_json(v_lost), 'claimed', ${mergeClaimed("v_claimed")},
+      'notes', ${s}.refrain_notify(p_hub, p_origin, ${flatNotes("v_notes")}));
   END $$;
 
 `;

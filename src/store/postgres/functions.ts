@@ -10,7 +10,13 @@
 
 import { checkpointFunctions } from "./checkpoint-functions.js";
 import { ACTIVE, FN, M_KIND } from "./plpgsql.js";
-import { plainCheckpoint, setCheckpointFunctions } from "./set-checkpoints.js";
+import {
+  flatNotes,
+  mergeClaimed,
+  plainCheckpoint,
+  SET_MIN_ITEMS,
+  setCheckpointFunctions,
+} from "./set-checkpoints.js";
 
 /**
  * Helper functions. Notes are jsonb arrays of {kind, instanceId?, runtimeStatus?}: the function
@@ -151,7 +157,7 @@ const ENTRY_POINTS = (s: string): string => `
     v_notes := ARRAY[${s}.refrain_insert_instances(p_hub, v_new, v_replace),
       COALESCE((SELECT jsonb_agg(${s}.refrain_work(id)) FROM unnest(v_known) AS id), '[]')];
     -- Plain first steps set-based (when no ID repeats: a repeated one must see the earlier).
-    IF NOT v_duplicates AND cardinality(v_stepped) > 0 THEN
+    IF NOT v_duplicates AND cardinality(v_stepped) >= ${SET_MIN_ITEMS} THEN
       v_set := ${s}.refrain_apply_checkpoints(p_hub, (SELECT COALESCE(jsonb_agg(jsonb_build_object('ord', o,
           'instanceId', p_items->o->>'instanceId', 'checkpoint', p_items->o->'firstStep',
           'expect', jsonb_build_object('executionId', p_items->o->>'executionId', 'runtimeStatus', 'Pending',
@@ -174,8 +180,8 @@ const ENTRY_POINTS = (s: string): string => `
       v_claimed := v_claimed || ${s}.refrain_claimed_at(v_ord, v_one->'claimed');
       v_claim := ${s}.refrain_spend_claim(v_claim, jsonb_array_length(v_one->'claimed'));
     END LOOP;
-    RETURN json_build_object('conflicts', array_to_json(v_conflicts), 'claimed', ${s}.refrain_merge_claimed(v_claimed),
-      'notes', ${s}.refrain_notify(p_hub, p_origin, ${s}.refrain_flat_notes(v_notes)));
+    RETURN json_build_object('conflicts', array_to_json(v_conflicts), 'claimed', ${mergeClaimed("v_claimed")},
+      'notes', ${s}.refrain_notify(p_hub, p_origin, ${flatNotes("v_notes")}));
   END $$;
 
   -- appendMessage. RF003 when there is no instance (a message with ensureTarget creates it); RF004 (message: status) when p_only_if_active

@@ -3,10 +3,17 @@
  * functions.ts). It commits the plain checkpoints of a batch, the common case (history, consumed
  * messages, instance row, new activity tasks, messages to existing instances), with one statement
  * of each kind for the whole batch, where `refrain_apply_checkpoint` runs a dozen statements per
- * checkpoint. Batch functions hand it their plain items first and the rest to
- * `refrain_apply_checkpoint`, one by one.
+ * checkpoint. Batch functions with at least `SET_MIN_ITEMS` plain items hand those to it first and
+ * the rest to `refrain_apply_checkpoint`, one by one.
  */
 import { FN } from "./plpgsql.js";
+
+/**
+ * The fewest plain checkpoints a batch hands to the set-based function: its fixed cost (a dozen
+ * statements whatever the batch's size) is more than a few single checkpoints cost, so a batch of
+ * one (a workflow of sequential steps) goes on one by one.
+ */
+export const SET_MIN_ITEMS = 4;
 
 /**
  * True (as SQL, on the checkpoint `cp`) for a checkpoint the set-based function commits: it
@@ -17,6 +24,25 @@ export function plainCheckpoint(cp: string): string {
   return `(COALESCE(${cp}->>'mode', '') <> 'replace'
     AND COALESCE(jsonb_array_length(${cp}->'children'), 0) = 0
     AND NOT jsonb_path_exists(COALESCE(${cp}->'messages', '[]'), '$[*].ensureTarget'))`;
+}
+
+/**
+ * The notes a batch function collected item by item in the jsonb[] variable `v` (each an array of
+ * notes or one note), as one jsonb array in order. Batches collect into an array and flatten once:
+ * appending to a jsonb value in a loop copies it every time, which made a batch's cost grow with
+ * its size squared. (An expression in the function, not a function of its own: PostgreSQL plans a
+ * SQL function's query anew at every call, and each PL/pgSQL call has its own cost.)
+ */
+export function flatNotes(v: string): string {
+  return `(SELECT COALESCE(jsonb_agg(n.value ORDER BY t.ord, n.ord), '[]')
+      FROM unnest(${v}) WITH ORDINALITY AS t(v, ord),
+        jsonb_array_elements(CASE WHEN jsonb_typeof(t.v) = 'array' THEN t.v ELSE jsonb_build_array(t.v) END)
+          WITH ORDINALITY AS n(value, ord))`;
+}
+
+/** The claimed tasks a batch function collected in the jsonb[] variable `v` ({index: rows} objects), merged. */
+export function mergeClaimed(v: string): string {
+  return `(SELECT COALESCE(jsonb_object_agg(e.key, e.value), '{}') FROM unnest(${v}) AS p(v), jsonb_each(p.v) AS e)`;
 }
 
 /** The set-based checkpoint function against schema `s` (a quoted identifier). */
