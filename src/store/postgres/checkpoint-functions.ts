@@ -5,7 +5,14 @@
  * step that follows them. Each batch is one round trip and one transaction.
  */
 import { ACTIVE, FN } from "./plpgsql.js";
-import { flatNotes, mergeClaimed, plainCheckpoint, SET_MIN_ITEMS } from "./set-checkpoints.js";
+import {
+  commitPlainSetBased,
+  flatNotes,
+  insertChosenTasks,
+  mergeClaimed,
+  plainCheckpoint,
+  SET_MIN_ITEMS,
+} from "./set-checkpoints.js";
 
 /** The checkpoint functions against schema `s` (a quoted identifier). */
 export function checkpointFunctions(s: string): string {
@@ -101,24 +108,15 @@ export function checkpointFunctions(s: string): string {
       INTO v_taken FROM (SELECT taken.*, count(*) OVER (PARTITION BY instance_id) AS n FROM taken) AS k;
     v_lost := ARRAY(SELECT g FROM generate_series(0, jsonb_array_length(p_items) - 1) AS g
       EXCEPT SELECT (k->>'ord')::integer FROM jsonb_array_elements(v_taken) AS k ORDER BY 1);
-    v_use_set := false;
-    IF jsonb_array_length(v_taken) >= ${SET_MIN_ITEMS} THEN
-      v_set_items := (SELECT COALESCE(jsonb_agg(jsonb_build_object('ord', k->'ord',
-          'instanceId', k->'instanceId', 'expect', k->'step', 'checkpoint', k->'step'->'checkpoint')), '[]')
+    ${commitPlainSetBased(
+      s,
+      "v_taken",
+      `SELECT COALESCE(jsonb_agg(jsonb_build_object('ord', k->'ord', 'instanceId', k->'instanceId',
+          'expect', k->'step', 'checkpoint', k->'step'->'checkpoint')), '[]')
         FROM jsonb_array_elements(v_taken) AS k
-        WHERE (k->>'single')::boolean AND jsonb_typeof(k->'step') = 'object' AND ${plainCheckpoint("k->'step'->'checkpoint'")});
-      v_use_set := jsonb_array_length(v_set_items) >= ${SET_MIN_ITEMS};
-    END IF;
-    v_applied := '{}';
-    v_notes := '{}';
-    v_claimed := '{}';
-    IF v_use_set THEN
-      v_set := ${s}.refrain_apply_checkpoints(p_hub, v_set_items, p_now, v_claim);
-      v_applied := ARRAY(SELECT jsonb_array_elements_text(v_set->'applied')::integer);
-      v_notes := ARRAY[v_set->'notes'];
-      v_claimed := ARRAY[v_set->'claimed'];
-      v_claim := ${s}.refrain_spend_claim(v_claim, (v_set->>'claimedCount')::integer);
-    END IF;
+        WHERE (k->>'single')::boolean AND jsonb_typeof(k->'step') = 'object'
+          AND ${plainCheckpoint("k->'step'->'checkpoint'")}`,
+    )}
     v_stepped := v_applied;
     FOR v_item IN SELECT value FROM jsonb_array_elements(v_taken) LOOP
       CONTINUE WHEN (v_item->>'ord')::integer = ANY (v_applied);
@@ -220,14 +218,7 @@ export function checkpointFunctions(s: string): string {
           want AND count(*) FILTER (WHERE want) OVER (ORDER BY ord) <= COALESCE((p_claim->>'max')::integer, 0) AS claim
         FROM wanted
       ), inserted AS (
-        INSERT INTO ${s}.activity_tasks (hub, instance_id, execution_id, task_id, name, input, attempt, visible_at,
-            delivery_count, lease_worker, lease_token, lease_expires_at)
-          SELECT p_hub, c.v->>'instanceId', c.v->>'executionId', (c.v->>'taskId')::integer, c.v->>'name',
-            c.v->>'input', (c.v->>'attempt')::integer, p_now, CASE WHEN c.claim THEN 1 ELSE 0 END,
-            CASE WHEN c.claim THEN p_claim->>'worker' END, CASE WHEN c.claim THEN gen_random_uuid()::text END,
-            CASE WHEN c.claim THEN (p_claim->>'expires')::bigint END
-          FROM chosen c ORDER BY c.ord
-          RETURNING *
+        ${insertChosenTasks(s, "c.ord")}
       )
       SELECT COALESCE(jsonb_agg(to_jsonb(i) ORDER BY i.id) FILTER (WHERE i.lease_token IS NOT NULL), '[]'),
           count(*) FILTER (WHERE i.lease_token IS NULL)
@@ -303,22 +294,12 @@ export function checkpointFunctions(s: string): string {
     SELECT COALESCE(jsonb_agg(t.v || jsonb_build_object('ord', t.ord - 1, 'single', t.n = 1) ORDER BY t.ord), '[]')
       INTO v_items FROM (SELECT e.v, e.ord, count(*) OVER (PARTITION BY e.v->>'instanceId') AS n
         FROM jsonb_array_elements(p_items) WITH ORDINALITY AS e(v, ord)) AS t;
-    v_use_set := false;
-    IF jsonb_array_length(v_items) >= ${SET_MIN_ITEMS} THEN
-      v_set_items := (SELECT COALESCE(jsonb_agg(k), '[]') FROM jsonb_array_elements(v_items) AS k
-        WHERE (k->>'single')::boolean AND ${plainCheckpoint("k->'checkpoint'")});
-      v_use_set := jsonb_array_length(v_set_items) >= ${SET_MIN_ITEMS};
-    END IF;
-    v_applied := '{}';
-    v_notes := '{}';
-    v_claimed := '{}';
-    IF v_use_set THEN
-      v_set := ${s}.refrain_apply_checkpoints(p_hub, v_set_items, p_now, v_claim);
-      v_applied := ARRAY(SELECT jsonb_array_elements_text(v_set->'applied')::integer);
-      v_notes := ARRAY[v_set->'notes'];
-      v_claimed := ARRAY[v_set->'claimed'];
-      v_claim := ${s}.refrain_spend_claim(v_claim, (v_set->>'claimedCount')::integer);
-    END IF;
+    ${commitPlainSetBased(
+      s,
+      "v_items",
+      `SELECT COALESCE(jsonb_agg(k), '[]') FROM jsonb_array_elements(v_items) AS k
+        WHERE (k->>'single')::boolean AND ${plainCheckpoint("k->'checkpoint'")}`,
+    )}
     FOR v_item IN SELECT value FROM jsonb_array_elements(v_items) LOOP
       CONTINUE WHEN (v_item->>'ord')::integer = ANY (v_applied);
       v_one := NULL;

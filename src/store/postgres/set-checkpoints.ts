@@ -45,6 +45,45 @@ export function mergeClaimed(v: string): string {
   return `(SELECT COALESCE(jsonb_object_agg(e.key, e.value), '{}') FROM unnest(${v}) AS p(v), jsonb_each(p.v) AS e)`;
 }
 
+/**
+ * The INSERT of new activity tasks from the CTE `chosen` (its rows `v`, the task, and `claim`,
+ * whether to lease it to p_claim's worker), in `orderBy` order, returning the inserted rows.
+ */
+export function insertChosenTasks(s: string, orderBy: string): string {
+  return `INSERT INTO ${s}.activity_tasks (hub, instance_id, execution_id, task_id, name, input, attempt, visible_at,
+          delivery_count, lease_worker, lease_token, lease_expires_at)
+        SELECT p_hub, c.v->>'instanceId', c.v->>'executionId', (c.v->>'taskId')::integer, c.v->>'name',
+          c.v->>'input', (c.v->>'attempt')::integer, p_now, CASE WHEN c.claim THEN 1 ELSE 0 END,
+          CASE WHEN c.claim THEN p_claim->>'worker' END, CASE WHEN c.claim THEN gen_random_uuid()::text END,
+          CASE WHEN c.claim THEN (p_claim->>'expires')::bigint END
+        FROM chosen c ORDER BY ${orderBy}
+        RETURNING *`;
+}
+
+/**
+ * The part of a batch function that hands its plain items to `refrain_apply_checkpoints`: when the
+ * jsonb array variable `list` has at least SET_MIN_ITEMS items and the query `candidates` selects
+ * at least as many for the set-based way, they are committed there. Sets the batch function's
+ * v_set_items, v_use_set, v_set, v_applied (ords committed), v_notes, v_claimed and v_claim.
+ */
+export function commitPlainSetBased(s: string, list: string, candidates: string): string {
+  return `v_use_set := false;
+    IF jsonb_array_length(${list}) >= ${SET_MIN_ITEMS} THEN
+      v_set_items := (${candidates});
+      v_use_set := jsonb_array_length(v_set_items) >= ${SET_MIN_ITEMS};
+    END IF;
+    v_applied := '{}';
+    v_notes := '{}';
+    v_claimed := '{}';
+    IF v_use_set THEN
+      v_set := ${s}.refrain_apply_checkpoints(p_hub, v_set_items, p_now, v_claim);
+      v_applied := ARRAY(SELECT jsonb_array_elements_text(v_set->'applied')::integer);
+      v_notes := ARRAY[v_set->'notes'];
+      v_claimed := ARRAY[v_set->'claimed'];
+      v_claim := ${s}.refrain_spend_claim(v_claim, (v_set->>'claimedCount')::integer);
+    END IF;`;
+}
+
 /** The set-based checkpoint function against schema `s` (a quoted identifier). */
 export function setCheckpointFunctions(s: string): string {
   return `
@@ -129,14 +168,7 @@ export function setCheckpointFunctions(s: string): string {
         want AND count(*) FILTER (WHERE want) OVER (ORDER BY item, ord) <= COALESCE((p_claim->>'max')::integer, 0) AS claim
       FROM wanted
     ), inserted AS (
-      INSERT INTO ${s}.activity_tasks (hub, instance_id, execution_id, task_id, name, input, attempt, visible_at,
-          delivery_count, lease_worker, lease_token, lease_expires_at)
-        SELECT p_hub, c.v->>'instanceId', c.v->>'executionId', (c.v->>'taskId')::integer, c.v->>'name',
-          c.v->>'input', (c.v->>'attempt')::integer, p_now, CASE WHEN c.claim THEN 1 ELSE 0 END,
-          CASE WHEN c.claim THEN p_claim->>'worker' END, CASE WHEN c.claim THEN gen_random_uuid()::text END,
-          CASE WHEN c.claim THEN (p_claim->>'expires')::bigint END
-        FROM chosen c ORDER BY c.item, c.ord
-        RETURNING *
+      ${insertChosenTasks(s, "c.item, c.ord")}
     ), by_item AS (
       SELECT (o.v->>'ord') AS item, jsonb_agg(to_jsonb(i) ORDER BY i.id) AS rows, count(*) AS n
       FROM inserted i JOIN jsonb_array_elements(v_ok) AS o(v) ON o.v->>'id' = i.instance_id
