@@ -14,10 +14,7 @@ export interface CheckpointerSettings {
 }
 
 /** A message from the thread: the outcome of one checkpoint, or that it closed. */
-export type FromCheckpointer =
-  | { t: "checkpointed"; busy: boolean; logFrames: number; checkpointedFrames: number }
-  | { t: "failed"; message: string }
-  | { t: "closed" };
+export type FromCheckpointer = { t: "checkpointed" } | { t: "failed"; message: string } | { t: "closed" };
 
 const port = parentPort;
 if (!port) throw new Error("checkpointer-worker.js runs only as a worker thread of a SqliteStore");
@@ -43,17 +40,9 @@ port.on("message", (message: "checkpoint" | "close") => {
     return;
   }
   try {
-    const [row] = connection().pragma("wal_checkpoint(PASSIVE)") as {
-      busy: number;
-      log: number;
-      checkpointed: number;
-    }[];
-    port.postMessage({
-      t: "checkpointed",
-      busy: row?.busy === 1,
-      logFrames: row?.log ?? 0,
-      checkpointedFrames: row?.checkpointed ?? 0,
-    } satisfies FromCheckpointer);
+    // PASSIVE copies what it can without waiting; frames a reader still needs wait for the next one.
+    connection().pragma("wal_checkpoint(PASSIVE)");
+    port.postMessage({ t: "checkpointed" } satisfies FromCheckpointer);
   } catch (err) {
     port.postMessage({
       t: "failed",

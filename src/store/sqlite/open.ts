@@ -39,6 +39,8 @@ export interface SqliteDiagnostics {
   checkpointsOffEventLoop: boolean;
   /** Checkpoints the checkpointer thread has completed since the store opened. */
   threadCheckpoints: number;
+  /** Why the thread's last checkpoint failed, when it did (the next one tries again). */
+  checkpointError?: string;
   busyTimeoutMs: number;
   schemaVersion: number;
 }
@@ -89,7 +91,10 @@ export function isPlainFile(path: string): boolean {
 export function readDiagnostics(
   db: BetterSqlite3.Database,
   path: string,
-): Omit<SqliteDiagnostics, "syncsOffEventLoop" | "checkpointsOffEventLoop" | "threadCheckpoints"> {
+): Omit<
+  SqliteDiagnostics,
+  "syncsOffEventLoop" | "checkpointsOffEventLoop" | "threadCheckpoints" | "checkpointError"
+> {
   const version = db.prepare("SELECT value FROM refrain_meta WHERE key = 'schema_version'").pluck().get();
   return {
     path,

@@ -158,6 +158,7 @@ export class SqliteStore implements Store {
       syncsOffEventLoop: this.syncsOffEventLoop,
       checkpointsOffEventLoop: this.checkpointer !== undefined,
       threadCheckpoints: this.checkpointer?.completed ?? 0,
+      ...(this.checkpointer?.error === undefined ? {} : { checkpointError: this.checkpointer.error }),
     };
   }
 
