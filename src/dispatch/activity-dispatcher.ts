@@ -40,7 +40,7 @@ export class ActivityDispatcher {
 
   constructor(
     private readonly rt: HubRuntime,
-    concurrency: number,
+    private readonly concurrency: number,
     /** The step that follows a completion, when the orchestration dispatcher can compute it. */
     private readonly followingStep: (
       task: ActivityTask,
@@ -127,7 +127,10 @@ export class ActivityDispatcher {
     }
   }
 
-  /** Runs one task and completes it; its slot is `release`d once only the completion's commit is left. */
+  /**
+   * Runs one task and completes it; its slot is `release`d once only the completion's commit is
+   * left, unless `concurrency` completions already wait for theirs.
+   */
   private async run(item: ActivityWorkItem, release: () => void): Promise<void> {
     const { rt } = this;
     const { task } = item;
@@ -165,7 +168,9 @@ export class ActivityDispatcher {
           result,
           ...(prepared && { next: prepared.step }),
         });
-        release();
+        // The slot goes back at once unless as many results as slots already wait for their
+        // commit: a store slower than the activities then holds them back, as before.
+        if (this.completions.waiting <= this.concurrency) release();
         outcome = await submitted;
       } finally {
         prepared?.settle(outcome?.committed === true && outcome.stepped === true);

@@ -26,11 +26,18 @@ export class CommitBatcher<I> {
   private queue: Pending<I>[] = [];
   private flushing = false;
   private scheduled = false;
+  /** Items of the flush being written. */
+  private writing = 0;
 
   constructor(
     /** Writes a batch in one transaction; one outcome per item, in order. */
     private readonly flush: (items: I[]) => Promise<CommitOutcome[]>,
   ) {}
+
+  /** Commits submitted and not yet settled: queued or being written. */
+  get waiting(): number {
+    return this.queue.length + this.writing;
+  }
 
   /** Queues a commit; settles once it is written (or refused). */
   submit(item: I): Promise<Committed> {
@@ -53,6 +60,7 @@ export class CommitBatcher<I> {
     if (this.flushing || this.queue.length === 0) return;
     this.flushing = true;
     const batch = this.queue.splice(0, MAX_FLUSH);
+    this.writing = batch.length;
     try {
       const outcomes = await this.flush(batch.map((p) => p.item));
       batch.forEach((p, i) => {
@@ -63,6 +71,7 @@ export class CommitBatcher<I> {
     } catch (err) {
       for (const p of batch) p.reject(err);
     } finally {
+      this.writing = 0;
       this.flushing = false;
       if (this.queue.length > 0) this.schedule();
     }
