@@ -130,7 +130,7 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 5,
     description:
-      "batch commits collect their notes and claimed tasks in arrays (cost linear in the batch size)",
+      "batch commits set-based and linear in the batch size; half-empty pages for instance and task rows",
     sql: (s, channel) =>
       `ALTER TABLE ${s}.instances SET (fillfactor = 50);
        ALTER TABLE ${s}.activity_tasks SET (fillfactor = 50);\n` + storeFunctions(s, channel),
