@@ -50,7 +50,6 @@ export function sequenceProblems(rows: readonly HistoryKey[]): { problems: strin
   return { problems, executions: nextSeq.size };
 }
 
-const HISTORY_KEYS = "SELECT hub, instance_id, execution_id, seq FROM history";
 const TERMINAL = "runtime_status IN ('Completed', 'Failed', 'Terminated')";
 
 /** The tables of a SQLite file, read through a read-only connection. */
@@ -68,8 +67,13 @@ function sqliteRawStore(path: string): RawStore {
   return {
     report: () =>
       read((db) => {
+        // Rows find their instance by its history key; a row without one shows as a problem.
         const rows = db
-          .prepare(`${HISTORY_KEYS} ORDER BY hub, instance_id, execution_id, seq`)
+          .prepare(
+            `SELECT i.hub, i.instance_id, i.execution_id, h.seq FROM history h
+             LEFT JOIN instances i ON i.history_key = h.history_key
+             ORDER BY i.hub, i.instance_id, i.execution_id, h.seq`,
+          )
           .all() as HistoryKey[];
         return {
           ...sequenceProblems(rows),

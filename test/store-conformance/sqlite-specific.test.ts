@@ -1,7 +1,7 @@
 /**
  * SQLite-only behaviour: file settings, durability across reopen, refusing foreign or newer
- * files, sharing one file between connections (app + CLI) and between hubs, the history key,
- * whole-commit rollback, and busy handling.
+ * files (migrations: sqlite-migrations.test.ts), sharing one file between connections (app + CLI)
+ * and between hubs, the history key, whole-commit rollback, and busy handling.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -9,7 +9,7 @@ import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeEach, describe, test } from "node:test";
 import { Database } from "../../src/store/sqlite/driver.js";
-import { MIGRATIONS, SCHEMA_VERSION } from "../../src/store/sqlite/schema.js";
+import { SCHEMA_VERSION } from "../../src/store/sqlite/schema.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { eventually } from "../hub/fixtures.js";
 import {
@@ -163,31 +163,6 @@ describe("SqliteStore specifics", () => {
     await assertCorrupt(file, /999/);
   });
 
-  test("a version 1 file is migrated: the inbox index by kind replaces the one by visible time", async () => {
-    const raw = new Database(file);
-    raw.exec(MIGRATIONS[0]!.sql);
-    raw.exec("CREATE TABLE refrain_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)");
-    raw.prepare("INSERT INTO refrain_meta (key, value) VALUES ('schema_version', '1')").run();
-    raw
-      .prepare("INSERT INTO inbox (hub, instance_id, event, visible_at) VALUES (?, 'o', ?, ?)")
-      .run(HUB, JSON.stringify(eventMessage("o", "e").event), Date.now() - 1000);
-    raw.close();
-    const store = await openStore();
-    assert.equal(store.diagnostics().schemaVersion, SCHEMA_VERSION);
-    await store.close();
-    const check = new Database(file, { readonly: true });
-    try {
-      const indexes = check
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'inbox' ORDER BY name")
-        .pluck()
-        .all();
-      assert.deepStrictEqual(indexes, ["inbox_by_instance", "inbox_by_kind_visible"]);
-      assert.equal(check.prepare("SELECT COUNT(*) FROM inbox").pluck().get(), 1, "the message survives");
-    } finally {
-      check.close();
-    }
-  });
-
   test("opening an existing store again does not re-run migrations", async () => {
     const first = await openStore();
     await first.createInstance(HUB, newInstance("a"));
@@ -260,9 +235,10 @@ describe("SqliteStore specifics", () => {
         () =>
           raw
             .prepare(
-              "INSERT INTO history (hub, instance_id, execution_id, seq, event) VALUES (?, ?, ?, 0, '{}')",
+              `INSERT INTO history (history_key, seq, event)
+               SELECT history_key, 0, '{}' FROM instances WHERE hub = ? AND instance_id = ?`,
             )
-            .run(HUB, "a", "a-e1"),
+            .run(HUB, "a"),
         (err: unknown) => String((err as { code?: unknown }).code).startsWith("SQLITE_CONSTRAINT"),
       );
     } finally {

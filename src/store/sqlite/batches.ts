@@ -45,7 +45,7 @@ export function createBody(
     if (row && isActiveStatus(row.runtime_status as RuntimeStatus)) {
       throw new InstanceAlreadyExistsError(instance.instanceId, row.runtime_status);
     }
-    insertInstance(s, hub, instance, batch, row !== undefined, firstStep === undefined);
+    const historyKey = insertInstance(s, hub, instance, batch, row !== undefined, firstStep === undefined);
     if (!firstStep) return [];
     // The row just inserted: Pending, with no lease.
     const created: InstanceState = {
@@ -54,6 +54,7 @@ export function createBody(
       runtime_status: "Pending",
       lease_token: null,
       lease_expires_at: null,
+      history_key: historyKey,
     };
     return writeCheckpoint(s, hub, created, { ...firstStep, consumedMessageIds: [] }, batch, budget, 0);
   };

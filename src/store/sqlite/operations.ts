@@ -79,14 +79,9 @@ export function takeTask(s: Statements, lease: ActivityLease): { instance_id: st
   return row;
 }
 
-/** One execution's history, in sequence order. */
-export function readHistory(
-  s: Statements,
-  hub: string,
-  instanceId: string,
-  executionId: string,
-): HistoryEvent[] {
-  return (s.readHistory.all(hub, instanceId, executionId) as { event: string }[]).map(toHistoryEvent);
+/** An instance's history (its current execution's), found by its row's history key, in sequence order. */
+export function readHistory(s: Statements, historyKey: number): HistoryEvent[] {
+  return (s.readHistory.all(historyKey) as { event: string }[]).map(toHistoryEvent);
 }
 
 /**
@@ -108,12 +103,12 @@ export function leaseInstance(
   const k = known?.(instanceId);
   let omit = false;
   if (k !== undefined && k.executionId === row.execution_id) {
-    omit = k.length === historyLength(s, hub, instanceId, row.execution_id);
+    omit = k.length === historyLength(s, row.history_key);
   }
   return {
     lease: { hub, instanceId, workerId, token, expiresAt },
     instance: toInstanceRecord(row),
-    history: omit ? [] : readHistory(s, hub, instanceId, row.execution_id),
+    history: omit ? [] : readHistory(s, row.history_key),
     ...(omit ? { historyOmitted: true } : {}),
     messages: (s.visibleMessages.all(hub, instanceId, now) as InboxRow[]).map(toInboxMessage),
   };
@@ -131,8 +126,8 @@ export function refusedIfLost(apply: () => CommitOutcome): CommitOutcome {
 
 /** Deletes the instance row with its history, inbox and activity tasks. */
 export function deleteInstance(s: Statements, hub: string, instanceId: string): void {
+  s.deleteInstanceHistory.run(hub, instanceId);
   s.deleteInstance.run(hub, instanceId);
-  s.deleteHistory.run(hub, instanceId);
   s.deleteInbox.run(hub, instanceId);
   s.deleteTasks.run(hub, instanceId);
 }
@@ -140,7 +135,8 @@ export function deleteInstance(s: Statements, hub: string, instanceId: string): 
 /**
  * Replaces any existing (terminal) instance with a fresh Pending one and (unless `queueStart` is
  * false: its first step is written next) its start message; `exists` says whether the row exists.
- * Without one, only messages that arrived for the ID before it existed are dropped.
+ * Without one, only messages that arrived for the ID before it existed are dropped. Returns the
+ * new row's history key.
  */
 export function insertInstance(
   s: Statements,
@@ -149,10 +145,10 @@ export function insertInstance(
   batch: NotificationBatch,
   exists: boolean,
   queueStart = true,
-): void {
+): number {
   if (exists) deleteInstance(s, hub, instance.instanceId);
   else s.deleteInbox.run(hub, instance.instanceId);
-  s.insertInstance.run(
+  const { history_key } = s.insertInstance.get(
     hub,
     instance.instanceId,
     instance.name,
@@ -161,9 +157,9 @@ export function insertInstance(
     json(instance.parent),
     instance.createdAt,
     instance.createdAt,
-  );
+  ) as { history_key: number };
   batch.instanceUpdated(instance.instanceId, "Pending");
-  if (!queueStart) return;
+  if (!queueStart) return history_key;
   insertMessage(
     s,
     hub,
@@ -175,6 +171,7 @@ export function insertInstance(
     },
     batch,
   );
+  return history_key;
 }
 
 /**
@@ -217,12 +214,10 @@ export function applyCheckpoint(
   return writeCheckpoint(s, lease.hub, row, checkpoint, batch, budget);
 }
 
-/** Appends `events` to an execution's history from sequence number `seq`, several rows per statement. */
+/** Appends `events` to a history from sequence number `seq`, several rows per statement. */
 function insertHistory(
   s: Statements,
-  hub: string,
-  instanceId: string,
-  executionId: string,
+  historyKey: number,
   seq: number,
   events: readonly HistoryEvent[],
 ): void {
@@ -230,15 +225,15 @@ function insertHistory(
     const chunk = events.slice(start, start + HISTORY_ROWS_PER_INSERT);
     const params: (string | number)[] = [];
     for (const [i, event] of chunk.entries()) {
-      params.push(hub, instanceId, executionId, seq + start + i, JSON.stringify(event));
+      params.push(historyKey, seq + start + i, JSON.stringify(event));
     }
     s.insertHistoryRows[chunk.length - 1]!.run(...params);
   }
 }
 
-/** The next history sequence number of an execution (its stored length). */
-function historyLength(s: Statements, hub: string, instanceId: string, executionId: string): number {
-  const max = (s.maxSeq.get(hub, instanceId, executionId) as { seq: number | null }).seq;
+/** The next sequence number of the history with this key (its stored length). */
+function historyLength(s: Statements, historyKey: number): number {
+  const max = (s.maxSeq.get(historyKey) as { seq: number | null }).seq;
   return max === null ? 0 : max + 1;
 }
 
@@ -258,7 +253,7 @@ export function followingStepApplies(
   if (!row || row.execution_id !== next.executionId || row.runtime_status !== next.runtimeStatus) return;
   if (row.lease_token !== null && Number(row.lease_expires_at) > now) return;
   if (s.hasVisibleMessage.get(hub, instanceId, now)) return;
-  return historyLength(s, hub, instanceId, row.execution_id) === next.historyLength ? row : undefined;
+  return historyLength(s, row.history_key) === next.historyLength ? row : undefined;
 }
 
 /**
@@ -280,11 +275,11 @@ export function writeCheckpoint(
   const update = checkpoint.instance;
   let seq = 0;
   if (checkpoint.history.mode === "replace") {
-    s.deleteHistory.run(hub, instanceId);
+    s.deleteHistory.run(row.history_key);
   } else {
-    seq = checkedLength ?? historyLength(s, hub, instanceId, update.executionId);
+    seq = checkedLength ?? historyLength(s, row.history_key);
   }
-  insertHistory(s, hub, instanceId, update.executionId, seq, checkpoint.history.events);
+  insertHistory(s, row.history_key, seq, checkpoint.history.events);
   for (const id of checkpoint.consumedMessageIds) {
     const n = parseId(id);
     if (n !== undefined) s.deleteMessage.run(hub, instanceId, n);

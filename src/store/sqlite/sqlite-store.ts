@@ -230,7 +230,7 @@ export class SqliteStore implements Store {
   async getHistory(hub: string, instanceId: string): Promise<HistoryEvent[]> {
     return this.read((s) => {
       const row = s.getInstance.get(hub, instanceId) as InstanceRow | undefined;
-      return row ? readHistory(s, hub, instanceId, row.execution_id) : [];
+      return row ? readHistory(s, row.history_key) : [];
     });
   }
 

@@ -18,12 +18,14 @@ export interface InstanceRow extends InstanceColumns {
   lease_worker: string | null;
   lease_token: string | null;
   lease_expires_at: number | null;
+  /** Finds the instance's history rows; unique in the file, assigned when the row is inserted. */
+  history_key: number;
 }
 
 /** The columns of an `instances` row that decide about a write (`instanceState`). */
 export type InstanceState = Pick<
   InstanceRow,
-  "instance_id" | "execution_id" | "runtime_status" | "lease_token" | "lease_expires_at"
+  "instance_id" | "execution_id" | "runtime_status" | "lease_token" | "lease_expires_at" | "history_key"
 >;
 
 /** A row of `inbox`. */
@@ -52,6 +54,8 @@ const NAME_IN = "IN (SELECT value FROM json_each(?))";
 /** The inbox kind expression on the alias `m`. */
 const M_KIND = INBOX_KIND.replace("instance_id", "m.instance_id");
 const TERMINAL = "('Completed', 'Failed', 'Terminated')";
+/** A new instance row's history key: one past the largest in the file. */
+const NEXT_HISTORY_KEY = "(SELECT COALESCE(MAX(history_key), 0) + 1 FROM instances)";
 const FILTER = `hub = @hub
   AND (@createdFrom IS NULL OR created_at >= @createdFrom)
   AND (@createdTo IS NULL OR created_at < @createdTo)
@@ -64,13 +68,14 @@ const SQL = {
   // Instances.
   getInstance: "SELECT * FROM instances WHERE hub = ? AND instance_id = ?",
   // The columns that decide about a write, without the (possibly large) payloads.
-  instanceState: `SELECT instance_id, execution_id, runtime_status, lease_token, lease_expires_at FROM instances
-       WHERE hub = ? AND instance_id = ?`,
+  instanceState: `SELECT instance_id, execution_id, runtime_status, lease_token, lease_expires_at, history_key
+       FROM instances WHERE hub = ? AND instance_id = ?`,
   insertInstance: `INSERT INTO instances (hub, instance_id, name, execution_id, runtime_status, input, parent, created_at,
-         last_updated_at) VALUES (?, ?, ?, ?, 'Pending', ?, ?, ?, ?)`,
+         last_updated_at, history_key) VALUES (?, ?, ?, ?, 'Pending', ?, ?, ?, ?, ${NEXT_HISTORY_KEY})
+       RETURNING history_key`,
   deleteInstance: "DELETE FROM instances WHERE hub = ? AND instance_id = ?",
   ensureInstance: `INSERT OR IGNORE INTO instances (hub, instance_id, name, execution_id, runtime_status, created_at,
-         last_updated_at) VALUES (?, ?, ?, ?, 'Pending', ?, ?)`,
+         last_updated_at, history_key) VALUES (?, ?, ?, ?, 'Pending', ?, ?, ${NEXT_HISTORY_KEY})`,
   setStatus: "UPDATE instances SET runtime_status = ?, last_updated_at = ? WHERE hub = ? AND instance_id = ?",
   updateInstance: `UPDATE instances SET execution_id = ?, runtime_status = ?,
          input = CASE WHEN ? THEN ? ELSE input END, output = ?, custom_status = ?, failure = ?,
@@ -88,10 +93,12 @@ const SQL = {
        ORDER BY created_at, instance_id LIMIT @limit`,
   purgeCandidates: `SELECT instance_id FROM instances WHERE ${FILTER} AND runtime_status IN ${TERMINAL}`,
   // History.
-  maxSeq: "SELECT MAX(seq) AS seq FROM history WHERE hub = ? AND instance_id = ? AND execution_id = ?",
-  readHistory:
-    "SELECT event FROM history WHERE hub = ? AND instance_id = ? AND execution_id = ? ORDER BY seq",
-  deleteHistory: "DELETE FROM history WHERE hub = ? AND instance_id = ?",
+  maxSeq: "SELECT MAX(seq) AS seq FROM history WHERE history_key = ?",
+  readHistory: "SELECT event FROM history WHERE history_key = ? ORDER BY seq",
+  deleteHistory: "DELETE FROM history WHERE history_key = ?",
+  // Before the instance row goes.
+  deleteInstanceHistory: `DELETE FROM history
+       WHERE history_key = (SELECT history_key FROM instances WHERE hub = ? AND instance_id = ?)`,
   // Inbox.
   insertMessage:
     "INSERT INTO inbox (hub, instance_id, execution_id, event, visible_at) VALUES (?, ?, ?, ?, ?)",
@@ -167,8 +174,8 @@ export function prepareStatements(db: BetterSqlite3.Database): Statements {
   out.dataVersion = db.prepare("PRAGMA data_version").pluck();
   out.insertHistoryRows = Array.from({ length: HISTORY_ROWS_PER_INSERT }, (_, i) =>
     db.prepare(
-      `INSERT INTO history (hub, instance_id, execution_id, seq, event) VALUES ${Array(i + 1)
-        .fill("(?, ?, ?, ?, ?)")
+      `INSERT INTO history (history_key, seq, event) VALUES ${Array(i + 1)
+        .fill("(?, ?, ?)")
         .join(", ")}`,
     ),
   );
