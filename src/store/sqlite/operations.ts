@@ -285,9 +285,8 @@ export function writeCheckpoint(
     if (n !== undefined) s.deleteMessage.run(hub, instanceId, n);
   }
   const hasInput = Object.hasOwn(update, "input");
-  s.updateInstance.run(
-    update.executionId,
-    update.runtimeStatus,
+  const statusChanges = row.runtime_status !== update.runtimeStatus;
+  const stepValues = [
     hasInput ? 1 : 0,
     hasInput ? null_(update.input) : null,
     null_(update.output),
@@ -297,8 +296,10 @@ export function writeCheckpoint(
     null_(update.completedAt),
     hub,
     instanceId,
-  );
-  if (row.runtime_status !== update.runtimeStatus) batch.instanceUpdated(instanceId, update.runtimeStatus);
+  ];
+  if (statusChanges) s.updateInstance.run(update.executionId, update.runtimeStatus, ...stepValues);
+  else s.updateInstanceSameStatus.run(update.executionId, ...stepValues);
+  if (statusChanges) batch.instanceUpdated(instanceId, update.runtimeStatus);
   const now = Date.now();
   const claimed: ActivityWorkItem[] = [];
   for (const t of checkpoint.activities) {

@@ -54,6 +54,9 @@ const NAME_IN = "IN (SELECT value FROM json_each(?))";
 /** The inbox kind expression on the alias `m`. */
 const M_KIND = INBOX_KIND.replace("instance_id", "m.instance_id");
 const TERMINAL = "('Completed', 'Failed', 'Terminated')";
+/** What a checkpoint sets on its instance's row besides execution and status; releases the lease. */
+const STEP_COLUMNS = `input = CASE WHEN ? THEN ? ELSE input END, output = ?, custom_status = ?, failure = ?,
+         last_updated_at = ?, completed_at = ?, lease_worker = NULL, lease_token = NULL, lease_expires_at = NULL`;
 /** A new instance row's history key: one past the largest in the file. */
 const NEXT_HISTORY_KEY = "(SELECT COALESCE(MAX(history_key), 0) + 1 FROM instances)";
 const FILTER = `hub = @hub
@@ -77,9 +80,11 @@ const SQL = {
   ensureInstance: `INSERT OR IGNORE INTO instances (hub, instance_id, name, execution_id, runtime_status, created_at,
          last_updated_at, history_key) VALUES (?, ?, ?, ?, 'Pending', ?, ?, ${NEXT_HISTORY_KEY})`,
   setStatus: "UPDATE instances SET runtime_status = ?, last_updated_at = ? WHERE hub = ? AND instance_id = ?",
-  updateInstance: `UPDATE instances SET execution_id = ?, runtime_status = ?,
-         input = CASE WHEN ? THEN ? ELSE input END, output = ?, custom_status = ?, failure = ?,
-         last_updated_at = ?, completed_at = ?, lease_worker = NULL, lease_token = NULL, lease_expires_at = NULL
+  updateInstance: `UPDATE instances SET execution_id = ?, runtime_status = ?, ${STEP_COLUMNS}
+       WHERE hub = ? AND instance_id = ?`,
+  // The same for a step that keeps the status: SQLite then leaves the status index alone (it
+  // rewrites an index whenever one of its columns is SET, even to the same value).
+  updateInstanceSameStatus: `UPDATE instances SET execution_id = ?, ${STEP_COLUMNS}
        WHERE hub = ? AND instance_id = ?`,
   setLease:
     "UPDATE instances SET lease_worker = ?, lease_token = ?, lease_expires_at = ? WHERE hub = ? AND instance_id = ?",
