@@ -53,6 +53,35 @@ export function batchTests(h: StoreHarness): void {
       );
     });
 
+    test("a batch lease walks past repeated, ownerless and leased messages, each instance once", async () => {
+      const t = Date.now() - 10_000;
+      // Oldest first: an instance another worker holds; one with 31 messages (more than a slice
+      // of SQLite's walk); 5 messages for an ID with no row; 25 instances with one message each.
+      const ghostly = Array.from({ length: 5 }, (_, i) => eventMessage("ghost", `e${i}`, t + 3));
+      await instanceWithStatus(h.store, "sender", "Running", { messages: ghostly });
+      await h.store.createInstance(HUB, newInstance("lead", { visibleAt: t }));
+      const [lead] = await h.store.leaseOrchestrations(HUB, "other", [ORCH], LONG_LEASE, { max: 1 });
+      assert.equal(lead?.instance.instanceId, "lead");
+      await h.store.createInstance(HUB, newInstance("busy", { visibleAt: t + 1 }));
+      for (let i = 0; i < 30; i++) await h.store.appendMessage(HUB, eventMessage("busy", `e${i}`, t + 2));
+      const ids = Array.from({ length: 25 }, (_, i) => `n${String(i).padStart(2, "0")}`);
+      for (const [i, id] of ids.entries())
+        await h.store.createInstance(HUB, newInstance(id, { visibleAt: t + 4 + i }));
+
+      const first = await h.store.leaseOrchestrations(HUB, WORKER, [ORCH], LONG_LEASE, { max: 20 });
+      assert.deepStrictEqual(
+        first.map((i) => [i.instance.instanceId, i.messages.length]),
+        [["busy", 31], ...ids.slice(0, 19).map((id) => [id, 1])],
+      );
+      const rest = await h.store.leaseOrchestrations(HUB, WORKER, [ORCH], LONG_LEASE, { max: 20 });
+      assert.deepStrictEqual(
+        rest.map((i) => i.instance.instanceId),
+        ids.slice(19),
+      );
+      const stats = await h.store.queueStats(HUB, Date.now());
+      assert.equal(stats.messages, 1 + 31 + 25, "the ghost's messages are gone, every other one stays");
+    });
+
     test("the history is left out exactly when `known` matches the stored execution and length", async () => {
       await instanceWithStatus(h.store, "k", "Running", {
         history: { mode: "append", events: someEvents(2) },

@@ -60,7 +60,7 @@ export function createBody(
   };
 }
 
-/** The first eligible inbox message of `kinds` after a (visibleAt, id) cursor, as `nextOrchestration` reads it. */
+/** An eligible inbox message of `kinds` after a (visibleAt, id) cursor, as `nextOrchestrations` reads it. */
 export interface InboxHead {
   instanceId: string;
   visibleAt: number;
@@ -68,39 +68,59 @@ export interface InboxHead {
   hasRow: number;
 }
 
+/** A (visibleAt, id) position in the inbox's order. */
+type InboxCursor = Pick<InboxHead, "visibleAt" | "id">;
+
 /** Where a walk of the inbox starts: before every message. */
-export const INBOX_START = { visibleAt: Number.MIN_SAFE_INTEGER, id: Number.MIN_SAFE_INTEGER };
+export const INBOX_START: InboxCursor = { visibleAt: Number.MIN_SAFE_INTEGER, id: Number.MIN_SAFE_INTEGER };
+
+const before = (a: InboxCursor, b: InboxCursor): boolean =>
+  a.visibleAt < b.visibleAt || (a.visibleAt === b.visibleAt && a.id < b.id);
 
 /**
- * The oldest eligible visible message of the given kinds after `after` (the older head when both
- * kinds are asked for), or undefined.
+ * The next eligible visible messages of the given kinds after `after`, oldest first: up to
+ * `limit` of each kind, merged, and cut where one kind's share ended (messages of that kind past
+ * it were not read). `complete` says that no eligible message follows the last one returned.
  */
-export function nextHead(
+export function nextHeads(
   s: Statements,
   hub: string,
   kinds: readonly InboxKind[],
   namesJson: string,
   now: number,
-  after: { visibleAt: number; id: number },
-): InboxHead | undefined {
-  let best: InboxHead | undefined;
+  after: InboxCursor,
+  limit: number,
+): { heads: InboxHead[]; complete: boolean } {
+  let heads: InboxHead[] = [];
+  let bound: InboxCursor | undefined;
   for (const kind of kinds) {
-    const head = s.nextOrchestration.get(hub, kind, now, after.visibleAt, after.id, namesJson, now) as
-      | InboxHead
-      | undefined;
-    if (
-      head &&
-      (!best || head.visibleAt < best.visibleAt || (head.visibleAt === best.visibleAt && head.id < best.id))
-    )
-      best = head;
+    const rows = s.nextOrchestrations.all(
+      hub,
+      kind,
+      now,
+      after.visibleAt,
+      after.id,
+      namesJson,
+      now,
+      limit,
+    ) as InboxHead[];
+    const last = rows[rows.length - 1];
+    if (rows.length === limit && last && (!bound || before(last, bound))) bound = last;
+    heads = heads.length === 0 ? rows : heads.concat(rows);
   }
-  return best;
+  if (kinds.length > 1) heads.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+  if (bound) {
+    const cut = bound;
+    heads = heads.filter((h) => !before(cut, h));
+  }
+  return { heads, complete: bound === undefined };
 }
 
 /**
  * Leases up to `max` eligible instances, oldest visible message first, deleting the messages of
- * instances that have no row on the way. The walk goes forward through the inbox: what it passed
- * is leased or not eligible within this transaction.
+ * instances that have no row on the way. The walk goes forward through the inbox a slice of rows
+ * at a time; the rows of a slice were read before its leases, so an instance met again in it
+ * (a second message) is passed over here rather than by the query.
  */
 export function leaseBody(
   hub: string,
@@ -114,20 +134,37 @@ export function leaseBody(
   return (s) => {
     const now = Date.now();
     const items: OrchestrationWorkItem[] = [];
-    let after = INBOX_START;
+    const met = new Set<string>();
+    let after: InboxCursor = INBOX_START;
     while (items.length < max) {
-      const next = nextHead(s, hub, kinds, namesJson, now, after);
-      if (!next) break;
-      after = next;
-      if (!next.hasRow) {
-        s.deleteInbox.run(hub, next.instanceId);
-        continue;
+      const { heads, complete } = nextHeads(
+        s,
+        hub,
+        kinds,
+        namesJson,
+        now,
+        after,
+        max - items.length + HEAD_SLACK,
+      );
+      for (const head of heads) {
+        after = head;
+        if (met.has(head.instanceId)) continue;
+        met.add(head.instanceId);
+        if (!head.hasRow) {
+          s.deleteInbox.run(hub, head.instanceId);
+          continue;
+        }
+        items.push(leaseInstance(s, hub, head.instanceId, workerId, now + leaseMs, now, known));
+        if (items.length === max) break;
       }
-      items.push(leaseInstance(s, hub, next.instanceId, workerId, now + leaseMs, now, known));
+      if (complete || heads.length === 0) break;
     }
     return items;
   };
 }
+
+/** Rows read beyond the instances still wanted, for instances met twice in one slice. */
+const HEAD_SLACK = 8;
 
 /** Commits each checkpoint fenced by its lease; a lost lease refuses only its own. */
 export function commitBody(

@@ -51,7 +51,7 @@ import type {
   Store,
   StoreNotification,
 } from "../store.js";
-import { commitBody, completeBody, createBody, INBOX_START, leaseBody, nextHead } from "./batches.js";
+import { commitBody, completeBody, createBody, INBOX_START, leaseBody, nextHeads } from "./batches.js";
 import { BACKSTOP_PAGES, Checkpointer } from "./checkpointer.js";
 import { SqliteConnection, type WriteBody } from "./connection.js";
 import { ExternalChanges } from "./external-changes.js";
@@ -319,7 +319,8 @@ export class SqliteStore implements Store {
     // A read first: an empty queue (the common answer of an idle worker) costs no write transaction.
     const kinds = inboxKinds(names);
     const namesJson = JSON.stringify(names);
-    if (!this.query((s) => nextHead(s, hub, kinds, namesJson, Date.now(), INBOX_START))) return [];
+    const waiting = this.query((s) => nextHeads(s, hub, kinds, namesJson, Date.now(), INBOX_START, 1).heads);
+    if (waiting.length === 0) return [];
     return this.writeUnsynced(hub, leaseBody(hub, workerId, kinds, namesJson, leaseMs, max, options.known));
   }
 

@@ -107,14 +107,14 @@ const SQL = {
   // Inbox.
   insertMessage:
     "INSERT INTO inbox (hub, instance_id, execution_id, event, visible_at) VALUES (?, ?, ?, ?, ?)",
-  // The first eligible message of one kind (see INBOX_KIND) after a (visible_at, id) cursor.
-  nextOrchestration: `SELECT m.instance_id AS instanceId, m.visible_at AS visibleAt, m.id AS id,
+  // The first `limit` eligible messages of one kind (see INBOX_KIND) after a (visible_at, id) cursor.
+  nextOrchestrations: `SELECT m.instance_id AS instanceId, m.visible_at AS visibleAt, m.id AS id,
          i.instance_id IS NOT NULL AS hasRow FROM inbox m
        LEFT JOIN instances i ON i.hub = m.hub AND i.instance_id = m.instance_id
        WHERE m.hub = ? AND ${M_KIND} = ? AND m.visible_at <= ? AND (m.visible_at, m.id) > (?, ?)
          AND (i.instance_id IS NULL
               OR (i.name ${NAME_IN} AND (i.lease_token IS NULL OR i.lease_expires_at <= ?)))
-       ORDER BY m.visible_at, m.id LIMIT 1`,
+       ORDER BY m.visible_at, m.id LIMIT ?`,
   visibleMessages:
     "SELECT * FROM inbox WHERE hub = ? AND instance_id = ? AND visible_at <= ? ORDER BY visible_at, id",
   hasMessages: "SELECT 1 FROM inbox WHERE hub = ? AND instance_id = ? LIMIT 1",
