@@ -50,18 +50,13 @@ export class LeaseRenewer<L extends { expiresAt: number }> {
 
   private release(hold: Hold<L>): void {
     this.holds.delete(hold);
-  }
-
-  /**
-   * Renews what is due. The timer stops at a tick that finds nothing held, not at the last
-   * release: one step after another (W2) would otherwise create and clear a timer per step.
-   */
-  private tick(): void {
     if (this.holds.size === 0 && this.timer) {
       clearInterval(this.timer);
       this.timer = undefined;
-      return;
     }
+  }
+
+  private tick(): void {
     const due = Date.now() + (2 * this.leaseMs) / 3;
     for (const hold of this.holds) {
       if (hold.renewing || hold.lease.expiresAt > due) continue;
