@@ -322,6 +322,22 @@ export function makeEvent<E extends HistoryEvent>(
   return {
     eventId: -1,
     ...fields,
-    timestamp: typeof timestamp === "string" ? timestamp : timestamp.toISOString(),
+    timestamp: typeof timestamp === "string" ? timestamp : isoString(timestamp),
   } as E;
+}
+
+let lastTime = Number.NaN;
+let lastIso = "";
+
+/**
+ * `date.toISOString()`, remembered for the last time value: the events of one step share their
+ * timestamp, and the conversion costs more than building the event (about 0.5 µs).
+ */
+function isoString(date: Date): string {
+  const time = date.getTime();
+  if (time !== lastTime) {
+    lastIso = date.toISOString();
+    lastTime = time;
+  }
+  return lastIso;
 }
