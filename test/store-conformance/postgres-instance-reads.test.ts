@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { InstanceReads } from "../../src/store/postgres/instance-reads.js";
+import { InstanceReads } from "../../src/store/instance-reads.js";
 import type { InstanceRow } from "../../src/store/postgres/operations.js";
 
 /** A row with just the fields these tests look at. */

@@ -163,6 +163,20 @@ describe("SqliteStore specifics", () => {
     await assertCorrupt(file, /999/);
   });
 
+  test("reads of instance rows asked for together are answered, also when the store closes next", async () => {
+    const store = await openStore();
+    for (const id of ["a", "b", "c"]) await store.createInstance(HUB, newInstance(id));
+    // The first read goes at once; the others wait for the batch, which the close runs first.
+    const reads = ["a", "b", "missing", "c", "b"].map((id) => store.getInstance(HUB, id));
+    await store.close();
+    const rows = await Promise.all(reads);
+    assert.deepStrictEqual(
+      rows.map((r) => r?.instanceId),
+      ["a", "b", undefined, "c", "b"],
+    );
+    await rejectsWithCode(store.getInstance(HUB, "a"), "STORE_CLOSED");
+  });
+
   test("opening an existing store again does not re-run migrations", async () => {
     const first = await openStore();
     await first.createInstance(HUB, newInstance("a"));

@@ -30,6 +30,7 @@ import {
   validateFilter,
   validatePageSize,
 } from "../common.js";
+import { InstanceReads } from "../instance-reads.js";
 import { toInstanceRecord } from "../rows.js";
 import type {
   ActivityClaim,
@@ -56,7 +57,6 @@ import type {
 } from "../store.js";
 import { CreateQueue } from "./create-queue.js";
 import { withRetry } from "./errors.js";
-import { InstanceReads } from "./instance-reads.js";
 import { ChangeFeed } from "./notifications.js";
 import {
   appendJson,

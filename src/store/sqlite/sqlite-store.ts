@@ -27,6 +27,7 @@ import {
   validateFilter,
   validatePageSize,
 } from "../common.js";
+import { InstanceReads } from "../instance-reads.js";
 import { toActivityTask, toInstanceRecord } from "../rows.js";
 import type {
   ActivityClaim,
@@ -98,6 +99,17 @@ export class SqliteStore implements Store {
   private db: BetterSqlite3.Database | undefined;
   private closed = false;
   private readonly notifications = new NotificationHub();
+  /**
+   * Single-row reads asked for by the same run of microtasks, answered in one read transaction
+   * (see InstanceReads): a thousand `waitForCompletion` calls woken by one commit cost one.
+   */
+  private readonly instanceReads = new InstanceReads<InstanceRow>(async (hub, ids) => {
+    const rows = (s: Statements) =>
+      ids.flatMap((id) => (s.getInstance.get(hub, id) as InstanceRow | undefined) ?? []);
+    return this.read(rows);
+  }, queueMicrotask);
+  /** Set while a read just went at once: reads asked for in the same run of microtasks batch. */
+  private readsJoin = false;
   /** Reports other connections' commits while anyone listens. */
   private readonly external = new ExternalChanges(
     () => this.query((s) => s.dataVersion.get() as number),
@@ -164,6 +176,8 @@ export class SqliteStore implements Store {
 
   /** Closes the connection; later calls throw `STORE_CLOSED`. */
   async close(): Promise<void> {
+    // Reads asked for before the close are answered from the open store.
+    if (this.conn) this.instanceReads.flush();
     this.closed = true;
     this.external.stop();
     const conn = this.conn;
@@ -220,10 +234,19 @@ export class SqliteStore implements Store {
 
   /** The instance row, or undefined. */
   async getInstance(hub: string, instanceId: string): Promise<InstanceRecord | undefined> {
-    return this.query((s) => {
-      const row = s.getInstance.get(hub, instanceId) as InstanceRow | undefined;
-      return row ? toInstanceRecord(row) : undefined;
-    });
+    let row: InstanceRow | undefined;
+    if (this.readsJoin) {
+      this.connection(); // a closed store refuses at once
+      row = await this.instanceReads.read(hub, instanceId);
+    } else {
+      // The first read of a run of microtasks goes at once; the others of that run join a batch.
+      this.readsJoin = true;
+      queueMicrotask(() => {
+        this.readsJoin = false;
+      });
+      row = this.query((s) => s.getInstance.get(hub, instanceId) as InstanceRow | undefined);
+    }
+    return row ? toInstanceRecord(row) : undefined;
   }
 
   /** The current execution's history ([] for an unknown instance). */
