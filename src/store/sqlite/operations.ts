@@ -249,11 +249,13 @@ export function followingStepApplies(
   next: FollowingStep,
   now: number,
 ): InstanceState | undefined {
-  const row = s.instanceState.get(hub, instanceId) as InstanceState | undefined;
+  const row = s.followingStepState.get(now, hub, instanceId) as
+    | (InstanceState & { has_visible_message: number; max_seq: number | null })
+    | undefined;
   if (!row || row.execution_id !== next.executionId || row.runtime_status !== next.runtimeStatus) return;
   if (row.lease_token !== null && Number(row.lease_expires_at) > now) return;
-  if (s.hasVisibleMessage.get(hub, instanceId, now)) return;
-  return historyLength(s, row.history_key) === next.historyLength ? row : undefined;
+  if (row.has_visible_message) return;
+  return (row.max_seq === null ? 0 : row.max_seq + 1) === next.historyLength ? row : undefined;
 }
 
 /**

@@ -73,6 +73,13 @@ const SQL = {
   // The columns that decide about a write, without the (possibly large) payloads.
   instanceState: `SELECT instance_id, execution_id, runtime_status, lease_token, lease_expires_at, history_key
        FROM instances WHERE hub = ? AND instance_id = ?`,
+  // What decides whether a following step applies, in one statement: the row's state, whether a
+  // message is visible, and the history's length (the largest seq, NULL when empty).
+  followingStepState: `SELECT instance_id, execution_id, runtime_status, lease_token, lease_expires_at, history_key,
+         EXISTS (SELECT 1 FROM inbox m WHERE m.hub = i.hub AND m.instance_id = i.instance_id AND m.visible_at <= ?)
+           AS has_visible_message,
+         (SELECT MAX(seq) FROM history h WHERE h.history_key = i.history_key) AS max_seq
+       FROM instances i WHERE hub = ? AND instance_id = ?`,
   insertInstance: `INSERT INTO instances (hub, instance_id, name, execution_id, runtime_status, input, parent, created_at,
          last_updated_at, history_key) VALUES (?, ?, ?, ?, 'Pending', ?, ?, ?, ?, ${NEXT_HISTORY_KEY})
        RETURNING history_key`,
@@ -118,7 +125,6 @@ const SQL = {
   visibleMessages:
     "SELECT * FROM inbox WHERE hub = ? AND instance_id = ? AND visible_at <= ? ORDER BY visible_at, id",
   hasMessages: "SELECT 1 FROM inbox WHERE hub = ? AND instance_id = ? LIMIT 1",
-  hasVisibleMessage: "SELECT 1 FROM inbox WHERE hub = ? AND instance_id = ? AND visible_at <= ? LIMIT 1",
   deleteMessage: "DELETE FROM inbox WHERE hub = ? AND instance_id = ? AND id = ?",
   deleteInbox: "DELETE FROM inbox WHERE hub = ? AND instance_id = ?",
   delayMessages: "UPDATE inbox SET visible_at = ? WHERE hub = ? AND instance_id = ? AND visible_at <= ?",
