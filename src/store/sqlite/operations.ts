@@ -233,9 +233,11 @@ function insertHistory(
 
 /** The next sequence number of the history with this key (its stored length). */
 function historyLength(s: Statements, historyKey: number): number {
-  const max = (s.maxSeq.get(historyKey) as { seq: number | null }).seq;
-  return max === null ? 0 : max + 1;
+  return lengthAfter((s.maxSeq.get(historyKey) as { seq: number | null }).seq);
 }
+
+/** A history's length from its largest sequence number (null: no rows). */
+const lengthAfter = (maxSeq: number | null): number => (maxSeq === null ? 0 : maxSeq + 1);
 
 /**
  * The instance's row when `next` may commit with its activity's completion (see `FollowingStep`):
@@ -255,7 +257,7 @@ export function followingStepApplies(
   if (!row || row.execution_id !== next.executionId || row.runtime_status !== next.runtimeStatus) return;
   if (row.lease_token !== null && Number(row.lease_expires_at) > now) return;
   if (row.has_visible_message) return;
-  return (row.max_seq === null ? 0 : row.max_seq + 1) === next.historyLength ? row : undefined;
+  return lengthAfter(row.max_seq) === next.historyLength ? row : undefined;
 }
 
 /**
@@ -299,9 +301,12 @@ export function writeCheckpoint(
     hub,
     instanceId,
   ];
-  if (statusChanges) s.updateInstance.run(update.executionId, update.runtimeStatus, ...stepValues);
-  else s.updateInstanceSameStatus.run(update.executionId, ...stepValues);
-  if (statusChanges) batch.instanceUpdated(instanceId, update.runtimeStatus);
+  if (statusChanges) {
+    s.updateInstance.run(update.executionId, update.runtimeStatus, ...stepValues);
+    batch.instanceUpdated(instanceId, update.runtimeStatus);
+  } else {
+    s.updateInstanceSameStatus.run(update.executionId, ...stepValues);
+  }
   const now = Date.now();
   const claimed: ActivityWorkItem[] = [];
   for (const t of checkpoint.activities) {

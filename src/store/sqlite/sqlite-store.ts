@@ -103,11 +103,11 @@ export class SqliteStore implements Store {
    * Single-row reads asked for by the same run of microtasks, answered in one read transaction
    * (see InstanceReads): a thousand `waitForCompletion` calls woken by one commit cost one.
    */
-  private readonly instanceReads = new InstanceReads<InstanceRow>(async (hub, ids) => {
-    const rows = (s: Statements) =>
-      ids.flatMap((id) => (s.getInstance.get(hub, id) as InstanceRow | undefined) ?? []);
-    return this.read(rows);
-  }, queueMicrotask);
+  private readonly instanceReads = new InstanceReads<InstanceRow>(
+    async (hub, ids) =>
+      this.read((s) => ids.flatMap((id) => (s.getInstance.get(hub, id) as InstanceRow | undefined) ?? [])),
+    queueMicrotask,
+  );
   /** Set while a read just went at once: reads asked for in the same run of microtasks batch. */
   private readsJoin = false;
   /** Reports other connections' commits while anyone listens. */
