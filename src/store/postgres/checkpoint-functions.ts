@@ -43,6 +43,7 @@ export function checkpointFunctions(s: string): string {
     p_origin text, p_claim jsonb) RETURNS json ${FN} AS $$
   DECLARE
     v_taken jsonb;
+    v_step jsonb;
     v_ord integer;
     v_instance text;
     v_exec text;
@@ -96,15 +97,17 @@ export function checkpointFunctions(s: string): string {
         'notes', ${s}.refrain_notify(p_hub, p_origin, v_small_notes));
     END IF;
     -- A larger batch: the tasks are taken in one statement, plain steps committed set-based.
+    -- v_taken refers to its item by position (p_items->ord) rather than copying the item's step.
     WITH items AS (
-      SELECT (t.ord - 1)::integer AS ord, t.v FROM jsonb_array_elements(p_items) WITH ORDINALITY AS t(v, ord)
+      SELECT (t.ord - 1)::integer AS ord, (t.v->>'id')::bigint AS id, t.v->>'token' AS token
+      FROM jsonb_array_elements(p_items) WITH ORDINALITY AS t(v, ord)
     ), taken AS (
       DELETE FROM ${s}.activity_tasks t USING items i
-        WHERE t.hub = p_hub AND t.id = (i.v->>'id')::bigint AND t.lease_token = i.v->>'token'
-        RETURNING i.ord, i.v, t.instance_id, t.execution_id
+        WHERE t.hub = p_hub AND t.id = i.id AND t.lease_token = i.token
+        RETURNING i.ord, t.instance_id, t.execution_id
     )
     SELECT COALESCE(jsonb_agg(jsonb_build_object('ord', k.ord, 'instanceId', k.instance_id, 'exec', k.execution_id,
-        'event', k.v->'event', 'step', k.v->'step', 'single', k.n = 1) ORDER BY k.ord), '[]')
+        'single', k.n = 1) ORDER BY k.ord), '[]')
       INTO v_taken FROM (SELECT taken.*, count(*) OVER (PARTITION BY instance_id) AS n FROM taken) AS k;
     v_lost := ARRAY(SELECT g FROM generate_series(0, jsonb_array_length(p_items) - 1) AS g
       EXCEPT SELECT (k->>'ord')::integer FROM jsonb_array_elements(v_taken) AS k ORDER BY 1);
@@ -112,20 +115,21 @@ export function checkpointFunctions(s: string): string {
       s,
       "v_taken",
       `SELECT COALESCE(jsonb_agg(jsonb_build_object('ord', k->'ord', 'instanceId', k->'instanceId',
-          'expect', k->'step', 'checkpoint', k->'step'->'checkpoint')), '[]')
-        FROM jsonb_array_elements(v_taken) AS k
-        WHERE (k->>'single')::boolean AND jsonb_typeof(k->'step') = 'object'
-          AND ${plainCheckpoint("k->'step'->'checkpoint'")}`,
+          'expect', i.step - 'checkpoint', 'checkpoint', i.step->'checkpoint')), '[]')
+        FROM jsonb_array_elements(v_taken) AS k, LATERAL (SELECT p_items->((k->>'ord')::integer)->'step' AS step) AS i
+        WHERE (k->>'single')::boolean AND jsonb_typeof(i.step) = 'object'
+          AND ${plainCheckpoint("i.step->'checkpoint'")}`,
     )}
     v_stepped := v_applied;
     FOR v_item IN SELECT value FROM jsonb_array_elements(v_taken) LOOP
       CONTINUE WHEN (v_item->>'ord')::integer = ANY (v_applied);
       v_one := NULL;
+      v_step := p_items->((v_item->>'ord')::integer)->'step';
       -- A step the set-based commit took but left out did not apply: its result is queued.
-      IF jsonb_typeof(v_item->'step') = 'object' AND NOT (v_use_set AND (v_item->>'single')::boolean
-          AND ${plainCheckpoint("v_item->'step'->'checkpoint'")}) THEN
-        v_one := ${s}.refrain_apply_checkpoint(p_hub, v_item->>'instanceId', NULL, v_item->'step'->'checkpoint', p_now,
-          v_claim, v_item->'step');
+      IF jsonb_typeof(v_step) = 'object' AND NOT (v_use_set AND (v_item->>'single')::boolean
+          AND ${plainCheckpoint("v_step->'checkpoint'")}) THEN
+        v_one := ${s}.refrain_apply_checkpoint(p_hub, v_item->>'instanceId', NULL, v_step->'checkpoint', p_now,
+          v_claim, v_step);
       END IF;
       IF v_one IS NOT NULL THEN
         v_stepped := v_stepped || (v_item->>'ord')::integer;
@@ -134,7 +138,7 @@ export function checkpointFunctions(s: string): string {
         v_claim := ${s}.refrain_spend_claim(v_claim, jsonb_array_length(v_one->'claimed'));
       ELSE
         INSERT INTO ${s}.inbox (hub, instance_id, execution_id, event, visible_at)
-          VALUES (p_hub, v_item->>'instanceId', v_item->>'exec', v_item->>'event', p_now);
+          VALUES (p_hub, v_item->>'instanceId', v_item->>'exec', p_items->((v_item->>'ord')::integer)->>'event', p_now);
         v_notes := v_notes || ${s}.refrain_work(v_item->>'instanceId');
       END IF;
     END LOOP;

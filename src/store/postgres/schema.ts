@@ -135,6 +135,11 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE ${s}.instances SET (fillfactor = 50);
        ALTER TABLE ${s}.activity_tasks SET (fillfactor = 50);\n` + storeFunctions(s, channel),
   },
+  {
+    version: 6,
+    description: "batch commits refer to each checkpoint by its position instead of copying it",
+    sql: (s, channel) => storeFunctions(s, channel),
+  },
 ];
 
 /** The schema version this code creates and understands. */

@@ -84,6 +84,13 @@ export function commitPlainSetBased(s: string, list: string, candidates: string)
     END IF;`;
 }
 
+/**
+ * The rows of v_ok in refrain_apply_checkpoints, each (as o) with its item's entry of v_ok (o.v) and
+ * its checkpoint (o.cp), read from p_items by position.
+ */
+const OK_ITEMS = `(SELECT k.v, p_items->((k.v->>'pos')::integer)->'checkpoint' AS cp
+    FROM jsonb_array_elements(v_ok) AS k(v))`;
+
 /** The set-based checkpoint function against schema `s` (a quoted identifier). */
 export function setCheckpointFunctions(s: string): string {
   return `
@@ -105,10 +112,13 @@ export function setCheckpointFunctions(s: string): string {
     -- The items that commit, each with its instance's row locked (in ID order, by the primary key)
     -- and the sequence number its events start at.
     v_ids := ARRAY(SELECT DISTINCT t.v->>'instanceId' FROM jsonb_array_elements(p_items) AS t(v));
+    -- v_ok refers to each item's checkpoint by its position in p_items (pos) instead of copying it:
+    -- building a jsonb value copies every checkpoint it holds.
     WITH items AS (
-      SELECT DISTINCT ON (t.v->>'instanceId') (t.v->>'ord')::integer AS ord, t.v->>'instanceId' AS id,
-        t.v->>'token' AS token, t.v->'expect' AS expect, t.v->'checkpoint' AS cp
-      FROM jsonb_array_elements(p_items) AS t(v)
+      SELECT DISTINCT ON (t.v->>'instanceId') (t.v->>'ord')::integer AS ord, (t.pos - 1)::integer AS pos,
+        t.v->>'instanceId' AS id, t.v->>'token' AS token, t.v->'expect' AS expect,
+        t.v->'checkpoint'->'instance' AS next_row
+      FROM jsonb_array_elements(p_items) WITH ORDINALITY AS t(v, pos)
       ORDER BY t.v->>'instanceId', (t.v->>'ord')::integer
     ), locked AS (
       SELECT i.instance_id, i.runtime_status, i.lease_token, i.lease_expires_at, i.execution_id
@@ -121,12 +131,12 @@ export function setCheckpointFunctions(s: string): string {
     ), sequenced AS (
       SELECT it.*, l.runtime_status, l.lease_token, l.lease_expires_at, l.execution_id,
         COALESCE((SELECT max(h.seq) + 1 FROM ${s}.history h WHERE h.hub = p_hub
-          AND h.instance_id = it.id AND h.execution_id = it.cp->'instance'->>'executionId'), 0) AS seq,
+          AND h.instance_id = it.id AND h.execution_id = it.next_row->>'executionId'), 0) AS seq,
         it.id IN (SELECT instance_id FROM busy) AS busy
       FROM items it JOIN locked l ON l.instance_id = it.id
     )
-    SELECT COALESCE(jsonb_agg(jsonb_build_object('ord', q.ord, 'id', q.id, 'seq', q.seq, 'cp', q.cp,
-        'changed', q.runtime_status <> q.cp->'instance'->>'runtimeStatus', 'leased', q.expect IS NULL)
+    SELECT COALESCE(jsonb_agg(jsonb_build_object('ord', q.ord, 'pos', q.pos, 'id', q.id, 'seq', q.seq,
+        'changed', q.runtime_status <> q.next_row->>'runtimeStatus', 'leased', q.expect IS NULL)
         ORDER BY q.ord), '[]')
       INTO v_ok
       FROM sequenced q
@@ -141,13 +151,13 @@ export function setCheckpointFunctions(s: string): string {
     END IF;
 
     INSERT INTO ${s}.history (hub, instance_id, execution_id, seq, event)
-      SELECT p_hub, o.v->>'id', o.v->'cp'->'instance'->>'executionId', (o.v->>'seq')::integer + e.ord::integer - 1, e.value
-      FROM jsonb_array_elements(v_ok) AS o(v),
-        jsonb_array_elements_text(o.v->'cp'->'events') WITH ORDINALITY AS e(value, ord);
+      SELECT p_hub, o.v->>'id', o.cp->'instance'->>'executionId', (o.v->>'seq')::integer + e.ord::integer - 1, e.value
+      FROM ${OK_ITEMS} AS o,
+        jsonb_array_elements_text(o.cp->'events') WITH ORDINALITY AS e(value, ord);
 
     DELETE FROM ${s}.inbox m
       USING (SELECT o.v->>'id' AS instance_id, c.id::bigint AS id
-        FROM jsonb_array_elements(v_ok) AS o(v), jsonb_array_elements_text(COALESCE(o.v->'cp'->'consumed', '[]')) AS c(id)) AS d
+        FROM ${OK_ITEMS} AS o, jsonb_array_elements_text(COALESCE(o.cp->'consumed', '[]')) AS c(id)) AS d
       WHERE m.hub = p_hub AND m.id = d.id AND m.instance_id = d.instance_id;
 
     UPDATE ${s}.instances i SET execution_id = u.v->>'executionId', runtime_status = u.v->>'runtimeStatus',
@@ -155,14 +165,14 @@ export function setCheckpointFunctions(s: string): string {
         output = u.v->>'output', custom_status = u.v->>'customStatus', failure = u.v->>'failure',
         last_updated_at = (u.v->>'lastUpdatedAt')::bigint, completed_at = (u.v->>'completedAt')::bigint,
         lease_worker = NULL, lease_token = NULL, lease_expires_at = NULL
-      FROM (SELECT o.v->>'id' AS id, o.v->'cp'->'instance' AS v FROM jsonb_array_elements(v_ok) AS o(v)) AS u
+      FROM (SELECT o.v->>'id' AS id, o.cp->'instance' AS v FROM ${OK_ITEMS} AS o) AS u
       WHERE i.hub = p_hub AND i.instance_id = u.id;
 
     -- New activity tasks, the first ones (in item order) claimed as p_claim allows.
     WITH wanted AS (
       SELECT (o.v->>'ord')::integer AS item, a.v, a.ord, COALESCE(p_claim->'names' ? (a.v->>'name'), false) AS want
-      FROM jsonb_array_elements(v_ok) AS o(v),
-        jsonb_array_elements(COALESCE(o.v->'cp'->'activities', '[]')) WITH ORDINALITY AS a(v, ord)
+      FROM ${OK_ITEMS} AS o,
+        jsonb_array_elements(COALESCE(o.cp->'activities', '[]')) WITH ORDINALITY AS a(v, ord)
     ), chosen AS (
       SELECT item, v, ord,
         want AND count(*) FILTER (WHERE want) OVER (ORDER BY item, ord) <= COALESCE((p_claim->>'max')::integer, 0) AS claim
@@ -182,19 +192,19 @@ export function setCheckpointFunctions(s: string): string {
 
     INSERT INTO ${s}.inbox (hub, instance_id, execution_id, event, visible_at)
       SELECT p_hub, m.v->>'instanceId', m.v->>'executionId', m.v->>'event', (m.v->>'visibleAt')::bigint
-      FROM jsonb_array_elements(v_ok) WITH ORDINALITY AS o(v, ord),
-        jsonb_array_elements(COALESCE(o.v->'cp'->'messages', '[]')) WITH ORDINALITY AS m(v, ord)
-      ORDER BY o.ord, m.ord;
+      FROM ${OK_ITEMS} AS o,
+        jsonb_array_elements(COALESCE(o.cp->'messages', '[]')) WITH ORDINALITY AS m(v, ord)
+      ORDER BY (o.v->>'ord')::integer, m.ord;
 
     -- Status changes, new work for message targets and for leased instances that received
     -- messages while their lease was held, and new unclaimed tasks.
     SELECT COALESCE(jsonb_agg(n.note ORDER BY n.rank, n.ord), '[]') INTO v_notes FROM (
       SELECT 0 AS rank, (o.v->>'ord')::integer AS ord, jsonb_build_object('kind', 'instance-updated',
-          'instanceId', o.v->>'id', 'runtimeStatus', o.v->'cp'->'instance'->>'runtimeStatus') AS note
-        FROM jsonb_array_elements(v_ok) AS o(v) WHERE (o.v->>'changed')::boolean
+          'instanceId', o.v->>'id', 'runtimeStatus', o.cp->'instance'->>'runtimeStatus') AS note
+        FROM ${OK_ITEMS} AS o WHERE (o.v->>'changed')::boolean
       UNION ALL
       SELECT DISTINCT 1, 0, ${s}.refrain_work(m.v->>'instanceId')
-        FROM jsonb_array_elements(v_ok) AS o(v), jsonb_array_elements(COALESCE(o.v->'cp'->'messages', '[]')) AS m(v)
+        FROM ${OK_ITEMS} AS o, jsonb_array_elements(COALESCE(o.cp->'messages', '[]')) AS m(v)
       UNION ALL
       SELECT 1, 0, ${s}.refrain_work(o.v->>'id') FROM jsonb_array_elements(v_ok) AS o(v)
         WHERE (o.v->>'leased')::boolean
