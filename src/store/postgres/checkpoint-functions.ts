@@ -114,11 +114,12 @@ export function checkpointFunctions(s: string): string {
     ${commitPlainSetBased(
       s,
       "v_taken",
-      `SELECT COALESCE(jsonb_agg(jsonb_build_object('ord', k->'ord', 'instanceId', k->'instanceId',
-          'expect', i.step - 'checkpoint', 'checkpoint', i.step->'checkpoint')), '[]')
+      `SELECT COALESCE(jsonb_agg(jsonb_build_object('ord', k->'ord', 'instanceId', k->'instanceId', 'src', k->'ord',
+          'expect', i.step - 'checkpoint')), '[]')
         FROM jsonb_array_elements(v_taken) AS k, LATERAL (SELECT p_items->((k->>'ord')::integer)->'step' AS step) AS i
         WHERE (k->>'single')::boolean AND jsonb_typeof(i.step) = 'object'
           AND ${plainCheckpoint("i.step->'checkpoint'")}`,
+      "'{step,checkpoint}'",
     )}
     v_stepped := v_applied;
     FOR v_item IN SELECT value FROM jsonb_array_elements(v_taken) LOOP
@@ -284,6 +285,7 @@ export function checkpointFunctions(s: string): string {
     p_origin text, p_claim jsonb) RETURNS json ${FN} AS $$
   DECLARE
     v_items jsonb;
+    v_cp jsonb;
     v_set_items jsonb;
     v_use_set boolean;
     v_set jsonb;
@@ -295,20 +297,26 @@ export function checkpointFunctions(s: string): string {
     v_claimed jsonb[];
     v_notes jsonb[];
   BEGIN
-    SELECT COALESCE(jsonb_agg(t.v || jsonb_build_object('ord', t.ord - 1, 'single', t.n = 1) ORDER BY t.ord), '[]')
+    -- v_items refers to its item by position (p_items->ord) rather than copying its checkpoint.
+    SELECT COALESCE(jsonb_agg(jsonb_build_object('ord', t.ord - 1, 'instanceId', t.v->>'instanceId',
+        'token', t.v->>'token', 'single', t.n = 1) ORDER BY t.ord), '[]')
       INTO v_items FROM (SELECT e.v, e.ord, count(*) OVER (PARTITION BY e.v->>'instanceId') AS n
         FROM jsonb_array_elements(p_items) WITH ORDINALITY AS e(v, ord)) AS t;
     ${commitPlainSetBased(
       s,
       "v_items",
-      `SELECT COALESCE(jsonb_agg(k), '[]') FROM jsonb_array_elements(v_items) AS k
-        WHERE (k->>'single')::boolean AND ${plainCheckpoint("k->'checkpoint'")}`,
+      `SELECT COALESCE(jsonb_agg(jsonb_build_object('ord', k->'ord', 'instanceId', k->'instanceId', 'token', k->'token',
+          'src', k->'ord')), '[]')
+        FROM jsonb_array_elements(v_items) AS k
+        WHERE (k->>'single')::boolean AND ${plainCheckpoint("p_items->((k->>'ord')::integer)->'checkpoint'")}`,
+      "'{checkpoint}'",
     )}
     FOR v_item IN SELECT value FROM jsonb_array_elements(v_items) LOOP
       CONTINUE WHEN (v_item->>'ord')::integer = ANY (v_applied);
       v_one := NULL;
-      IF NOT (v_use_set AND (v_item->>'single')::boolean AND ${plainCheckpoint("v_item->'checkpoint'")}) THEN
-        v_one := ${s}.refrain_apply_checkpoint(p_hub, v_item->>'instanceId', v_item->>'token', v_item->'checkpoint',
+      v_cp := p_items->((v_item->>'ord')::integer)->'checkpoint';
+      IF NOT (v_use_set AND (v_item->>'single')::boolean AND ${plainCheckpoint("v_cp")}) THEN
+        v_one := ${s}.refrain_apply_checkpoint(p_hub, v_item->>'instanceId', v_item->>'token', v_cp,
           p_now, v_claim, NULL);
       END IF;
       IF v_one IS NULL THEN

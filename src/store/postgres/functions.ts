@@ -159,10 +159,11 @@ const ENTRY_POINTS = (s: string): string => `
     -- Plain first steps set-based (when no ID repeats: a repeated one must see the earlier).
     IF NOT v_duplicates AND cardinality(v_stepped) >= ${SET_MIN_ITEMS} THEN
       v_set := ${s}.refrain_apply_checkpoints(p_hub, (SELECT COALESCE(jsonb_agg(jsonb_build_object('ord', o,
-          'instanceId', p_items->o->>'instanceId', 'checkpoint', p_items->o->'firstStep',
+          'instanceId', p_items->o->>'instanceId', 'src', o,
           'expect', jsonb_build_object('executionId', p_items->o->>'executionId', 'runtimeStatus', 'Pending',
             'historyLength', 0))), '[]')
-        FROM unnest(v_stepped) AS o WHERE ${plainCheckpoint("p_items->o->'firstStep'")}), p_now, v_claim);
+        FROM unnest(v_stepped) AS o WHERE ${plainCheckpoint("p_items->o->'firstStep'")}), p_items, '{firstStep}',
+        p_now, v_claim);
       v_applied := ARRAY(SELECT jsonb_array_elements_text(v_set->'applied')::integer);
       v_notes := v_notes || (v_set->'notes');
       v_claimed := v_claimed || (v_set->'claimed');

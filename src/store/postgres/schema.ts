@@ -138,7 +138,9 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 6,
     description: "batch commits refer to each checkpoint by its position instead of copying it",
-    sql: (s, channel) => storeFunctions(s, channel),
+    sql: (s, channel) =>
+      `DROP FUNCTION IF EXISTS ${s}.refrain_apply_checkpoints(text, jsonb, bigint, jsonb);\n` +
+      storeFunctions(s, channel),
   },
 ];
 

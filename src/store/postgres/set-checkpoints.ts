@@ -63,10 +63,12 @@ export function insertChosenTasks(s: string, orderBy: string): string {
 /**
  * The part of a batch function that hands its plain items to `refrain_apply_checkpoints`: when the
  * jsonb array variable `list` has at least SET_MIN_ITEMS items and the query `candidates` selects
- * at least as many for the set-based way, they are committed there. Sets the batch function's
- * v_set_items, v_use_set, v_set, v_applied (ords committed), v_notes, v_claimed and v_claim.
+ * at least as many for the set-based way, they are committed there. The candidates name their
+ * checkpoints by position in p_items (`src`) and `path` within that item (a SQL text[] literal).
+ * Sets the batch function's v_set_items, v_use_set, v_set, v_applied (ords committed), v_notes,
+ * v_claimed and v_claim.
  */
-export function commitPlainSetBased(s: string, list: string, candidates: string): string {
+export function commitPlainSetBased(s: string, list: string, candidates: string, path: string): string {
   return `v_use_set := false;
     IF jsonb_array_length(${list}) >= ${SET_MIN_ITEMS} THEN
       v_set_items := (${candidates});
@@ -76,7 +78,7 @@ export function commitPlainSetBased(s: string, list: string, candidates: string)
     v_notes := '{}';
     v_claimed := '{}';
     IF v_use_set THEN
-      v_set := ${s}.refrain_apply_checkpoints(p_hub, v_set_items, p_now, v_claim);
+      v_set := ${s}.refrain_apply_checkpoints(p_hub, v_set_items, p_items, ${path}, p_now, v_claim);
       v_applied := ARRAY(SELECT jsonb_array_elements_text(v_set->'applied')::integer);
       v_notes := ARRAY[v_set->'notes'];
       v_claimed := ARRAY[v_set->'claimed'];
@@ -86,20 +88,23 @@ export function commitPlainSetBased(s: string, list: string, candidates: string)
 
 /**
  * The rows of v_ok in refrain_apply_checkpoints, each (as o) with its item's entry of v_ok (o.v) and
- * its checkpoint (o.cp), read from p_items by position.
+ * its checkpoint (o.cp), read from p_source.
  */
-const OK_ITEMS = `(SELECT k.v, p_items->((k.v->>'pos')::integer)->'checkpoint' AS cp
+const OK_ITEMS = `(SELECT k.v, p_source->((k.v->>'src')::integer) #> p_path AS cp
     FROM jsonb_array_elements(v_ok) AS k(v))`;
 
 /** The set-based checkpoint function against schema `s` (a quoted identifier). */
 export function setCheckpointFunctions(s: string): string {
   return `
   -- Commits plain checkpoints (see plainCheckpoint) set-based. p_items: [{ord, instanceId, token,
-  -- expect, checkpoint}], each fenced as refrain_apply_checkpoint fences it (by token when expect is
-  -- null, else by expect), and at most one per instance: only an instance's first item may commit,
-  -- the others are left out. p_claim as in refrain_commit_orchestrations, spent in item order.
+  -- expect, src}], each fenced as refrain_apply_checkpoint fences it (by token when expect is null,
+  -- else by expect), and at most one per instance: only an instance's first item may commit, the
+  -- others are left out. An item's checkpoint is p_source->src #> p_path: the caller's batch
+  -- argument is read in place, not copied (building a jsonb value copies what it holds). p_claim as
+  -- in refrain_commit_orchestrations, spent in item order.
   -- Returns {applied: [ords], claimed: {ord: [task rows]}, claimedCount, notes}.
-  CREATE OR REPLACE FUNCTION ${s}.refrain_apply_checkpoints(p_hub text, p_items jsonb, p_now bigint, p_claim jsonb)
+  CREATE OR REPLACE FUNCTION ${s}.refrain_apply_checkpoints(p_hub text, p_items jsonb, p_source jsonb, p_path text[],
+    p_now bigint, p_claim jsonb)
   RETURNS jsonb ${FN} AS $$
   DECLARE
     v_ids text[];
@@ -112,13 +117,11 @@ export function setCheckpointFunctions(s: string): string {
     -- The items that commit, each with its instance's row locked (in ID order, by the primary key)
     -- and the sequence number its events start at.
     v_ids := ARRAY(SELECT DISTINCT t.v->>'instanceId' FROM jsonb_array_elements(p_items) AS t(v));
-    -- v_ok refers to each item's checkpoint by its position in p_items (pos) instead of copying it:
-    -- building a jsonb value copies every checkpoint it holds.
     WITH items AS (
-      SELECT DISTINCT ON (t.v->>'instanceId') (t.v->>'ord')::integer AS ord, (t.pos - 1)::integer AS pos,
+      SELECT DISTINCT ON (t.v->>'instanceId') (t.v->>'ord')::integer AS ord, (t.v->>'src')::integer AS src,
         t.v->>'instanceId' AS id, t.v->>'token' AS token, t.v->'expect' AS expect,
-        t.v->'checkpoint'->'instance' AS next_row
-      FROM jsonb_array_elements(p_items) WITH ORDINALITY AS t(v, pos)
+        (p_source->((t.v->>'src')::integer) #> p_path)->'instance' AS next_row
+      FROM jsonb_array_elements(p_items) AS t(v)
       ORDER BY t.v->>'instanceId', (t.v->>'ord')::integer
     ), locked AS (
       SELECT i.instance_id, i.runtime_status, i.lease_token, i.lease_expires_at, i.execution_id
@@ -135,7 +138,7 @@ export function setCheckpointFunctions(s: string): string {
         it.id IN (SELECT instance_id FROM busy) AS busy
       FROM items it JOIN locked l ON l.instance_id = it.id
     )
-    SELECT COALESCE(jsonb_agg(jsonb_build_object('ord', q.ord, 'pos', q.pos, 'id', q.id, 'seq', q.seq,
+    SELECT COALESCE(jsonb_agg(jsonb_build_object('ord', q.ord, 'src', q.src, 'id', q.id, 'seq', q.seq,
         'changed', q.runtime_status <> q.next_row->>'runtimeStatus', 'leased', q.expect IS NULL)
         ORDER BY q.ord), '[]')
       INTO v_ok
