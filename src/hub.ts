@@ -123,6 +123,11 @@ export class TaskHub implements NameRegistry {
   private readonly activities = new Map<string, ActivityFunction>();
   /** By lower-cased name: entity names are case-insensitive, as in entity IDs. */
   private readonly entities = new Map<string, EntityFunction>();
+  /**
+   * Each kind's registered names, sorted, built at the first call after a registration: every
+   * scheduled activity, child and entity call checks its name against them.
+   */
+  private readonly sortedNames: { [K in "orchestrator" | "activity" | "entity"]?: readonly string[] } = {};
   private readonly options: TaskHubOptions;
   private opened: Promise<void> | undefined;
   private state: "idle" | "started" | "stopped" = "idle";
@@ -183,6 +188,7 @@ export class TaskHub implements NameRegistry {
   ): ActivityRef<I, Awaited<O>> {
     this.checkRegistration("activity", name, fn, this.activities);
     this.activities.set(name, fn as ActivityFunction);
+    delete this.sortedNames.activity;
     return { kind: "activity", name };
   }
 
@@ -200,6 +206,7 @@ export class TaskHub implements NameRegistry {
       );
     }
     this.orchestrators.set(name, fn as OrchestratorFunction);
+    delete this.sortedNames.orchestrator;
     return { kind: "orchestrator", name };
   }
 
@@ -216,6 +223,7 @@ export class TaskHub implements NameRegistry {
     const key = name.toLowerCase();
     if (this.entities.has(key)) throw new InvalidArgumentError(`entity '${name}' is already registered`);
     this.entities.set(key, fn as EntityFunction);
+    delete this.sortedNames.entity;
     return { kind: "entity", name, id: (entityKey: string) => new EntityId(name, entityKey) };
   }
 
@@ -226,17 +234,20 @@ export class TaskHub implements NameRegistry {
 
   /** Registered orchestrator names, sorted. */
   orchestratorNames(): readonly string[] {
-    return [...this.orchestrators.keys()].sort();
+    this.sortedNames.orchestrator ??= Object.freeze([...this.orchestrators.keys()].sort());
+    return this.sortedNames.orchestrator;
   }
 
   /** Registered entity names (lower-cased), sorted. */
   entityNames(): readonly string[] {
-    return [...this.entities.keys()].sort();
+    this.sortedNames.entity ??= Object.freeze([...this.entities.keys()].sort());
+    return this.sortedNames.entity;
   }
 
   /** Registered activity names, sorted; the built-in `refrain.http` (behind `ctx.callHttp`) included. */
   activityNames(): readonly string[] {
-    return [...this.activities.keys()].sort();
+    this.sortedNames.activity ??= Object.freeze([...this.activities.keys()].sort());
+    return this.sortedNames.activity;
   }
 
   /** Opens the store and starts this process's workers. */
