@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { afterEach, test } from "node:test";
+import pg from "pg";
 import { RefrainError } from "../../src/core/errors.js";
 import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
 import { channelName, MIGRATIONS, SCHEMA_VERSION } from "../../src/store/postgres/schema.js";
@@ -324,6 +325,55 @@ await describePostgres("PostgresStore specifics", () => {
         { id: r.instance_id, status: "Running", events: 2, tasks: 1, messages: 1 },
       );
     }
+  });
+
+  test("a retry after a commit whose reply was lost adds the message once and reports success", async () => {
+    const store = makeStore();
+    await store.open();
+    await store.createInstance(HUB, newInstance("twice"));
+    const s = `"${store.schema}"`;
+    const raised = async (): Promise<number> =>
+      (
+        await adminQuery(
+          `SELECT count(*)::int AS n FROM ${s}.inbox WHERE instance_id = 'twice' AND event LIKE '%EventRaised%'`,
+        )
+      ).rows[0].n as number;
+    // The first attempt of each call commits, then its connection "breaks" before the reply. (The
+    // pool calls a client's query with a callback; the callback hears of the failure.)
+    type Callback = (err: unknown, result?: unknown) => void;
+    const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+    let lost = 0;
+    const patched = function (this: pg.Client, ...args: unknown[]): unknown {
+      const callback = args.at(-1);
+      if (!String(args[0]).includes("refrain_append_message(") || typeof callback !== "function") {
+        return query.apply(this, args);
+      }
+      const loseReply = lost++ % 2 === 0;
+      const wrapped: Callback = (err, result) =>
+        (callback as Callback)(
+          loseReply && !err ? new Error("Connection terminated unexpectedly") : err,
+          result,
+        );
+      return query.apply(this, [...args.slice(0, -1), wrapped]);
+    };
+    pg.Client.prototype.query = patched as typeof pg.Client.prototype.query;
+    try {
+      await store.appendMessage(HUB, eventMessage("twice", "approved"));
+      assert.equal(lost, 2, "the first attempt's reply was lost and the call retried");
+      assert.equal(await raised(), 1);
+      // A transition: the retry must not fail because the first attempt already changed the status.
+      await store.appendMessage(HUB, eventMessage("twice", "pause"), {
+        transition: { from: "Pending", to: "Suspended" },
+      });
+      assert.equal(lost, 4);
+      assert.equal(await raised(), 2);
+      assert.equal((await store.getInstance(HUB, "twice"))?.runtimeStatus, "Suspended");
+    } finally {
+      pg.Client.prototype.query = query as typeof pg.Client.prototype.query;
+    }
+    // Without an earlier attempt the key does not get in the way: the same message again is added.
+    await store.appendMessage(HUB, eventMessage("twice", "approved"));
+    assert.equal(await raised(), 3);
   });
 
   test("the listening connection comes back after its backend is terminated", async () => {

@@ -19,6 +19,13 @@ import {
 } from "./set-checkpoints.js";
 
 /**
+ * How long `refrain_append_message` keeps a call's key (ms): far longer than the store's own
+ * retries of one call take (five, at most a second apart, each waiting at most
+ * `connectionTimeoutMillis` for a connection).
+ */
+export const MESSAGE_KEY_RETENTION_MS = 3_600_000;
+
+/**
  * Helper functions. Notes are jsonb arrays of {kind, instanceId?, runtimeStatus?}: the function
  * returns them (for the calling process's own listeners) and `refrain_notify` sends each distinct
  * one, tagged with the hub and the calling store's origin, to the schema's channel.
@@ -187,13 +194,25 @@ const ENTRY_POINTS = (s: string): string => `
 
   -- appendMessage. RF003 when there is no instance (a message with ensureTarget creates it); RF004 (message: status) when p_only_if_active
   -- and the instance is terminal; RF005 (message: status) when p_from is given and differs, else
-  -- the status becomes p_to in the same transaction.
+  -- the status becomes p_to in the same transaction. p_key, unique per call and the same on its
+  -- retries, is kept for MESSAGE_KEY_RETENTION_MS: a retry whose earlier attempt committed (the
+  -- reply was lost with the connection) finds it and changes nothing, so the message is added once.
   CREATE OR REPLACE FUNCTION ${s}.refrain_append_message(p_hub text, p_m json, p_only_if_active boolean, p_origin text,
-    p_from text, p_to text, p_now bigint) RETURNS jsonb ${FN} AS $$
+    p_from text, p_to text, p_now bigint, p_key text) RETURNS jsonb ${FN} AS $$
   DECLARE
     v_status text;
     v_notes jsonb := jsonb_build_array(${s}.refrain_work(p_m->>'instanceId'));
   BEGIN
+    IF p_to IS NOT NULL THEN
+      v_notes := v_notes || jsonb_build_object('kind', 'instance-updated', 'instanceId', p_m->>'instanceId',
+        'runtimeStatus', p_to);
+    END IF;
+    INSERT INTO ${s}.message_keys (hub, key, created_at) VALUES (p_hub, p_key, p_now) ON CONFLICT DO NOTHING;
+    IF NOT FOUND THEN
+      -- Done by an earlier attempt of this call: tell the listeners again, change nothing.
+      RETURN ${s}.refrain_notify(p_hub, p_origin, v_notes);
+    END IF;
+    DELETE FROM ${s}.message_keys WHERE hub = p_hub AND created_at < p_now - ${MESSAGE_KEY_RETENTION_MS};
     IF p_m->'ensureTarget' IS NOT NULL THEN
       PERFORM ${s}.refrain_ensure_instance(p_hub, p_m->>'instanceId', (p_m->'ensureTarget')::jsonb, p_now);
     END IF;
@@ -215,8 +234,6 @@ const ENTRY_POINTS = (s: string): string => `
       END IF;
       UPDATE ${s}.instances SET runtime_status = p_to, last_updated_at = p_now
         WHERE hub = p_hub AND instance_id = p_m->>'instanceId';
-      v_notes := v_notes || jsonb_build_object('kind', 'instance-updated', 'instanceId', p_m->>'instanceId',
-        'runtimeStatus', p_to);
     END IF;
     INSERT INTO ${s}.inbox (hub, instance_id, execution_id, event, visible_at)
       VALUES (p_hub, p_m->>'instanceId', p_m->>'executionId', p_m->>'event', (p_m->>'visibleAt')::bigint);

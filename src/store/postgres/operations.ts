@@ -123,7 +123,7 @@ function filterSql(filter: InstanceFilter, first: number): { sql: string; params
 /** The SQL of every statement the store runs against schema `s` (a quoted identifier). */
 export function statements(s: string) {
   return {
-    appendMessage: `SELECT ${s}.refrain_append_message($1, $2::json, $3, $4, $5, $6, $7) AS notes`,
+    appendMessage: `SELECT ${s}.refrain_append_message($1, $2::json, $3, $4, $5, $6, $7, $8) AS notes`,
     getInstances: `SELECT * FROM ${s}.instances WHERE hub = $1 AND instance_id = ANY ($2::text[])`,
     getHistory: `SELECT h.event FROM ${s}.history h
       JOIN ${s}.instances i ON i.hub = h.hub AND i.instance_id = h.instance_id AND i.execution_id = h.execution_id

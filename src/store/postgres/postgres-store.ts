@@ -12,7 +12,8 @@
  * `createInstance` then recognises its own instance by execution ID and succeeds;
  * `commitOrchestration` and `completeActivity` throw `LeaseLostError`, which the dispatchers treat
  * as "drop the work item" (the effect is already durable); `leaseNext*` may leave an orphaned lease
- * that simply expires; `appendMessage` may deliver its message twice.
+ * that simply expires; `appendMessage` finds the key its earlier attempt stored and succeeds
+ * without adding the message again.
  */
 import { randomUUID } from "node:crypto";
 import pg from "pg";
@@ -172,6 +173,8 @@ export class PostgresStore implements Store {
   async appendMessage(hub: string, message: NewMessage, options?: AppendOptions): Promise<void> {
     const body = JSON.stringify(appendJson(message));
     const { from, to } = options?.transition ?? {};
+    // The same key on every attempt: a retry after a commit whose reply was lost changes nothing.
+    const key = randomUUID();
     const notes = await this.run("appendMessage", message.instanceId, async (db) => {
       const params = [
         hub,
@@ -181,6 +184,7 @@ export class PostgresStore implements Store {
         from ?? null,
         to ?? null,
         Date.now(),
+        key,
       ];
       return (await db.query(this.sql.appendMessage, params)).rows[0]?.notes;
     });

@@ -142,6 +142,20 @@ export const MIGRATIONS: readonly Migration[] = [
       `DROP FUNCTION IF EXISTS ${s}.refrain_apply_checkpoints(text, jsonb, bigint, jsonb);\n` +
       storeFunctions(s, channel),
   },
+  {
+    version: 7,
+    description: "appendMessage adds its message once when a retry follows an attempt that committed",
+    sql: (s, channel) =>
+      `CREATE TABLE ${s}.message_keys (
+         hub text NOT NULL,
+         key text COLLATE "C" NOT NULL,
+         created_at bigint NOT NULL,
+         PRIMARY KEY (hub, key)
+       );
+       CREATE INDEX message_keys_by_age ON ${s}.message_keys (hub, created_at);
+       DROP FUNCTION IF EXISTS ${s}.refrain_append_message(text, json, boolean, text, text, text, bigint);\n` +
+      storeFunctions(s, channel),
+  },
 ];
 
 /** The schema version this code creates and understands. */
