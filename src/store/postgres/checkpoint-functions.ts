@@ -307,8 +307,8 @@ export function checkpointFunctions(s: string): string {
       "v_items",
       `SELECT COALESCE(jsonb_agg(jsonb_build_object('ord', k->'ord', 'instanceId', k->'instanceId', 'token', k->'token',
           'src', k->'ord')), '[]')
-        FROM jsonb_array_elements(v_items) AS k
-        WHERE (k->>'single')::boolean AND ${plainCheckpoint("p_items->((k->>'ord')::integer)->'checkpoint'")}`,
+        FROM jsonb_array_elements(v_items) AS k, LATERAL (SELECT p_items->((k->>'ord')::integer)->'checkpoint' AS cp) AS i
+        WHERE (k->>'single')::boolean AND ${plainCheckpoint("i.cp")}`,
       "'{checkpoint}'",
     )}
     FOR v_item IN SELECT value FROM jsonb_array_elements(v_items) LOOP
