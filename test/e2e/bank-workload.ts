@@ -27,15 +27,17 @@ export const OPENING_BALANCE = 1_000_000_000;
 export const accountId = (key: string): EntityId => new EntityId("Account", key);
 
 /**
- * `count` transfers between overlapping pairs of accounts, with amounts 2^i: any transfer applied
- * twice or not at all leaves some balance different from the oracle's.
+ * `count` transfers between overlapping pairs of accounts, with distinct amounts 2^(i mod 40) + i.
+ * A transfer applied twice or not at all shows in its accounts' logs of applied transfers, and
+ * almost always in their balances too. Every balance stays an integer that a JavaScript number
+ * holds exactly; plain 2^i would not after 53 transfers, and the soak runs 120.
  */
 export function planTransfers(count: number): PlannedTransfer[] {
   return Array.from({ length: count }, (_, i) => ({
     instanceId: `transfer-${i}`,
     from: ACCOUNTS[i % ACCOUNTS.length]!,
     to: ACCOUNTS[(i + 1 + (i % 3)) % ACCOUNTS.length]!,
-    amount: 2 ** i,
+    amount: 2 ** (i % 40) + i,
   }));
 }
 
