@@ -311,10 +311,21 @@ export function claimTests(h: StoreHarness): void {
     });
 
     test("a creation with a first step commits it instead of queueing the start message", async () => {
+      const announced: string[] = [];
+      const unsubscribe = h.store.subscribe(HUB, (n) => {
+        if ("instanceId" in n && n.instanceId === "s")
+          announced.push(n.kind === "instance-updated" ? n.runtimeStatus : n.kind);
+      });
       const claimed = await h.store.createInstance(HUB, newInstance("s"), {
         firstStep: firstStepOf("s"),
         claim: claimOf(5),
       });
+      unsubscribe();
+      assert.ok(announced.includes("Running"), `the step's status is announced: ${announced}`);
+      assert.ok(
+        !announced.includes("orchestration-work"),
+        `no start message, so no work announced: ${announced}`,
+      );
       assert.deepStrictEqual(
         claimed.map((c) => [c.task.instanceId, c.task.taskId, c.lease.workerId, c.task.deliveryCount]),
         [["s", 0, WORKER, 1]],

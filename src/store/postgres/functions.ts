@@ -78,7 +78,8 @@ const HELPERS = (s: string, channel: string): string => `
   -- Creates fresh Pending instances (distinct IDs, rows locked by refrain_lock_instances) and
   -- queues their start messages, set-based; p_replace are those of them whose terminal row is
   -- replaced. Messages that arrived before an instance are dropped, as is everything of a replaced
-  -- one. Returns notes.
+  -- one. Returns notes: each instance is Pending, and one with a start message has work (one with
+  -- a firstStep has none: the caller commits that step in the same transaction).
   CREATE OR REPLACE FUNCTION ${s}.refrain_insert_instances(p_hub text, p_items jsonb[], p_replace text[])
   RETURNS jsonb ${FN} AS $$
   BEGIN
@@ -103,7 +104,8 @@ const HELPERS = (s: string, channel: string): string => `
     RETURN (SELECT jsonb_agg(n) FROM (
       SELECT jsonb_build_object('kind', 'instance-updated', 'instanceId', i->>'instanceId', 'runtimeStatus', 'Pending') AS n
         FROM unnest(p_items) AS i
-      UNION ALL SELECT ${s}.refrain_work(i->>'instanceId') FROM unnest(p_items) AS i) AS notes);
+      UNION ALL SELECT ${s}.refrain_work(i->>'instanceId') FROM unnest(p_items) AS i WHERE NOT (i ? 'firstStep'))
+      AS notes);
   END $$;
 
   -- Whether some instance ID occurs twice among p_items (then a later one must see the earlier).
