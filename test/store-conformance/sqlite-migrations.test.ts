@@ -119,4 +119,80 @@ describe("SQLite schema migrations", () => {
       check.close();
     }
   });
+
+  test("a version 3 file is migrated: instance rows keep every column, stored in history-key order", async () => {
+    const raw = fileAtVersion(files.file, 3);
+    const addInstance = raw.prepare(
+      `INSERT INTO instances (hub, instance_id, name, execution_id, runtime_status, input, output, custom_status,
+         failure, parent, created_at, last_updated_at, completed_at, lease_worker, lease_token, lease_expires_at,
+         history_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    // IDs in the opposite order of their keys: the old table kept rows in ID order.
+    addInstance.run(
+      HUB,
+      "b",
+      ORCH,
+      "b-e1",
+      "Completed",
+      "1",
+      "2",
+      '"s"',
+      null,
+      null,
+      1000,
+      1100,
+      1100,
+      null,
+      null,
+      null,
+      1,
+    );
+    addInstance.run(
+      HUB,
+      "a",
+      ORCH,
+      "a-e1",
+      "Running",
+      "3",
+      null,
+      null,
+      null,
+      '{"instanceId":"b"}',
+      2000,
+      2100,
+      null,
+      "w",
+      "t",
+      9e12,
+      2,
+    );
+    const addEvent = raw.prepare("INSERT INTO history (history_key, seq, event) VALUES (?, ?, ?)");
+    for (const [seq, event] of someEvents(2).entries()) addEvent.run(2, seq, JSON.stringify(event));
+    const before = raw.prepare("SELECT * FROM instances ORDER BY history_key").all();
+    raw.close();
+
+    const store = await files.open();
+    assert.equal(store.diagnostics().schemaVersion, SCHEMA_VERSION);
+    assert.deepStrictEqual(await store.getHistory(HUB, "a"), someEvents(2));
+    await assert.rejects(store.createInstance(HUB, newInstance("a")), { code: "INSTANCE_ALREADY_EXISTS" });
+    await store.createInstance(HUB, newInstance("c"));
+    await store.close();
+
+    const check = new Database(files.file, { readonly: true });
+    try {
+      const after = check
+        .prepare("SELECT * FROM instances WHERE history_key <= 2 ORDER BY history_key")
+        .all();
+      assert.deepStrictEqual(after, before, "every column of every row survives");
+      const ids = check.prepare("SELECT instance_id FROM instances ORDER BY rowid").pluck().all();
+      assert.deepStrictEqual(ids, ["b", "a", "c"], "rows in key order; a new row goes last");
+      const keyIsRowid = check
+        .prepare("SELECT COUNT(*) FROM instances WHERE rowid = history_key")
+        .pluck()
+        .get();
+      assert.equal(keyIsRowid, 3);
+    } finally {
+      check.close();
+    }
+  });
 });

@@ -97,9 +97,8 @@ export function leaseInstance(
   now: number,
   known: LeaseOptions["known"],
 ): OrchestrationWorkItem {
-  const row = s.getInstance.get(hub, instanceId) as InstanceRow;
   const token = randomUUID();
-  s.setLease.run(workerId, token, expiresAt, hub, instanceId);
+  const row = s.setLease.get(workerId, token, expiresAt, hub, instanceId) as InstanceRow;
   const k = known?.(instanceId);
   let omit = false;
   if (k !== undefined && k.executionId === row.execution_id) {

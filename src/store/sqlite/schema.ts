@@ -131,6 +131,47 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX history_by_key ON history (history_key, seq);
     `,
   },
+  {
+    version: 4,
+    description: "instance rows stored in creation order, found by ID through an index",
+    // Rows clustered by instance ID put instances created together (and so, usually, stepped
+    // together) on as many pages as there are instances: with random IDs, a commit of 50 steps
+    // dirtied 50 instance pages, twice per step (lease, then checkpoint). Keyed by the history key,
+    // which grows with each insert, rows created together share pages; a unique index on
+    // (hub, instance ID), never rewritten by an update, finds them.
+    sql: `
+      CREATE TABLE instances_by_key (
+        history_key INTEGER PRIMARY KEY,
+        hub TEXT NOT NULL,
+        instance_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        execution_id TEXT NOT NULL,
+        runtime_status TEXT NOT NULL,
+        input TEXT,
+        output TEXT,
+        custom_status TEXT,
+        failure TEXT,
+        parent TEXT,
+        created_at INTEGER NOT NULL,
+        last_updated_at INTEGER NOT NULL,
+        completed_at INTEGER,
+        lease_worker TEXT,
+        lease_token TEXT,
+        lease_expires_at INTEGER
+      );
+      INSERT INTO instances_by_key (history_key, hub, instance_id, name, execution_id, runtime_status, input,
+          output, custom_status, failure, parent, created_at, last_updated_at, completed_at, lease_worker,
+          lease_token, lease_expires_at)
+        SELECT history_key, hub, instance_id, name, execution_id, runtime_status, input, output, custom_status,
+          failure, parent, created_at, last_updated_at, completed_at, lease_worker, lease_token, lease_expires_at
+        FROM instances ORDER BY history_key;
+      DROP TABLE instances;
+      ALTER TABLE instances_by_key RENAME TO instances;
+      CREATE UNIQUE INDEX instances_by_id ON instances (hub, instance_id);
+      CREATE INDEX instances_by_created ON instances (hub, created_at, instance_id);
+      CREATE INDEX instances_by_status ON instances (hub, runtime_status, created_at);
+    `,
+  },
 ];
 
 /** The schema version this code creates and understands. */

@@ -57,8 +57,6 @@ const TERMINAL = "('Completed', 'Failed', 'Terminated')";
 /** What a checkpoint sets on its instance's row besides execution and status; releases the lease. */
 const STEP_COLUMNS = `input = CASE WHEN ? THEN ? ELSE input END, output = ?, custom_status = ?, failure = ?,
          last_updated_at = ?, completed_at = ?, lease_worker = NULL, lease_token = NULL, lease_expires_at = NULL`;
-/** A new instance row's history key: one past the largest in the file. */
-const NEXT_HISTORY_KEY = "(SELECT COALESCE(MAX(history_key), 0) + 1 FROM instances)";
 const FILTER = `hub = @hub
   AND (@createdFrom IS NULL OR created_at >= @createdFrom)
   AND (@createdTo IS NULL OR created_at < @createdTo)
@@ -80,12 +78,13 @@ const SQL = {
            AS has_visible_message,
          (SELECT MAX(seq) FROM history h WHERE h.history_key = i.history_key) AS max_seq
        FROM instances i WHERE hub = ? AND instance_id = ?`,
+  // The history key is the rowid: SQLite assigns one past the largest in the file.
   insertInstance: `INSERT INTO instances (hub, instance_id, name, execution_id, runtime_status, input, parent, created_at,
-         last_updated_at, history_key) VALUES (?, ?, ?, ?, 'Pending', ?, ?, ?, ?, ${NEXT_HISTORY_KEY})
+         last_updated_at) VALUES (?, ?, ?, ?, 'Pending', ?, ?, ?, ?)
        RETURNING history_key`,
   deleteInstance: "DELETE FROM instances WHERE hub = ? AND instance_id = ?",
   ensureInstance: `INSERT OR IGNORE INTO instances (hub, instance_id, name, execution_id, runtime_status, created_at,
-         last_updated_at, history_key) VALUES (?, ?, ?, ?, 'Pending', ?, ?, ${NEXT_HISTORY_KEY})`,
+         last_updated_at) VALUES (?, ?, ?, ?, 'Pending', ?, ?)`,
   setStatus: "UPDATE instances SET runtime_status = ?, last_updated_at = ? WHERE hub = ? AND instance_id = ?",
   updateInstance: `UPDATE instances SET execution_id = ?, runtime_status = ?, ${STEP_COLUMNS}
        WHERE hub = ? AND instance_id = ?`,
@@ -93,8 +92,9 @@ const SQL = {
   // rewrites an index whenever one of its columns is SET, even to the same value).
   updateInstanceSameStatus: `UPDATE instances SET execution_id = ?, ${STEP_COLUMNS}
        WHERE hub = ? AND instance_id = ?`,
-  setLease:
-    "UPDATE instances SET lease_worker = ?, lease_token = ?, lease_expires_at = ? WHERE hub = ? AND instance_id = ?",
+  // Leases the row and returns it, in one lookup.
+  setLease: `UPDATE instances SET lease_worker = ?, lease_token = ?, lease_expires_at = ? WHERE hub = ? AND instance_id = ?
+       RETURNING *`,
   renewLease:
     "UPDATE instances SET lease_expires_at = ? WHERE hub = ? AND instance_id = ? AND lease_token = ?",
   clearLease: `UPDATE instances SET lease_worker = NULL, lease_token = NULL, lease_expires_at = NULL
