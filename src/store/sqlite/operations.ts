@@ -24,8 +24,8 @@ import type {
 import {
   HISTORY_ROWS_PER_INSERT,
   type InboxRow,
-  type InstanceRow,
   type InstanceState,
+  type LeasedInstanceRow,
   type Statements,
   toHistoryEvent,
 } from "./statements.js";
@@ -98,7 +98,7 @@ export function leaseInstance(
   known: LeaseOptions["known"],
 ): OrchestrationWorkItem {
   const token = randomUUID();
-  const row = s.setLease.get(workerId, token, expiresAt, hub, instanceId) as InstanceRow;
+  const row = s.setLease.get(workerId, token, expiresAt, hub, instanceId) as LeasedInstanceRow;
   const k = known?.(instanceId);
   let omit = false;
   if (k !== undefined && k.executionId === row.execution_id) {

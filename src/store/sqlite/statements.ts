@@ -28,6 +28,9 @@ export type InstanceState = Pick<
   "instance_id" | "execution_id" | "runtime_status" | "lease_token" | "lease_expires_at" | "history_key"
 >;
 
+/** What `setLease` returns of the row it leases. */
+export type LeasedInstanceRow = InstanceColumns & Pick<InstanceRow, "history_key">;
+
 /** A row of `inbox`. */
 export interface InboxRow extends InboxColumns {
   id: number;
@@ -92,9 +95,10 @@ const SQL = {
   // rewrites an index whenever one of its columns is SET, even to the same value).
   updateInstanceSameStatus: `UPDATE instances SET execution_id = ?, ${STEP_COLUMNS}
        WHERE hub = ? AND instance_id = ?`,
-  // Leases the row and returns it, in one lookup.
+  // Leases the row and returns what a work item needs of it, in one lookup.
   setLease: `UPDATE instances SET lease_worker = ?, lease_token = ?, lease_expires_at = ? WHERE hub = ? AND instance_id = ?
-       RETURNING *`,
+       RETURNING instance_id, name, execution_id, runtime_status, input, output, custom_status, failure, parent,
+         created_at, last_updated_at, completed_at, history_key`,
   renewLease:
     "UPDATE instances SET lease_expires_at = ? WHERE hub = ? AND instance_id = ? AND lease_token = ?",
   clearLease: `UPDATE instances SET lease_worker = NULL, lease_token = NULL, lease_expires_at = NULL
