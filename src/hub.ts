@@ -42,7 +42,10 @@ export interface TaskHubOptions {
   workerId?: string;
   /** Activities run at once by this process (default 100). */
   maxConcurrentActivities?: number;
-  /** Orchestration steps run at once by this process (default 100). */
+  /**
+   * Orchestration steps run at once by this process (default 100). A step waiting only for its
+   * group commit frees its slot, while fewer than this many commits wait.
+   */
   maxConcurrentOrchestrations?: number;
   /** Entity batches run at once by this process (default 16; one entity never runs twice at once). */
   maxConcurrentEntities?: number;

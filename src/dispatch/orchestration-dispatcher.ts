@@ -70,7 +70,7 @@ export class OrchestrationDispatcher {
 
   constructor(
     private readonly rt: HubRuntime,
-    concurrency: number,
+    private readonly concurrency: number,
     private readonly commits: CommitBatcher<PendingCommit>,
   ) {
     this.names = [...rt.orchestrators.keys()];
@@ -93,7 +93,7 @@ export class OrchestrationDispatcher {
           max,
           known: (id) => this.cache.known(id),
         }),
-      process: (item) => this.step(item),
+      process: (item, release) => this.step(item, release),
       nextDue: () => rt.store.nextWakeUp(rt.hub, this.names, []),
       maxIdleMs: rt.maxIdleMs,
       onError: (err) => rt.logger.error("orchestration dispatcher error", { error: String(err) }),
@@ -137,7 +137,11 @@ export class OrchestrationDispatcher {
     return { executor: undefined, history };
   }
 
-  private async step(item: OrchestrationWorkItem): Promise<void> {
+  /**
+   * Runs one step and commits it. Its slot is `release`d once only the commit is left, unless
+   * `concurrency` commits already wait: the next lease then overlaps the group commit.
+   */
+  private async step(item: OrchestrationWorkItem, release: () => void): Promise<void> {
     const rt = this.rt;
     const fn = rt.orchestrators.get(item.instance.name);
     const held = this.leases.hold(item.lease);
@@ -158,7 +162,9 @@ export class OrchestrationDispatcher {
       const facts = stepFacts(item.instance, history, item.messages, checkpoint, now);
       propagateTraceContext(facts, checkpoint);
       faultPoint("orchestration:before-commit");
-      await this.commits.submit({ lease: held.stop(), checkpoint });
+      const committed = this.commits.submit({ lease: held.stop(), checkpoint });
+      if (this.commits.waiting <= this.concurrency) release();
+      await committed;
       this.logs.flush(lines);
       this.observe(facts, checkpoint, performance.now() - began);
       this.remember(item.instance, checkpoint, executor, history);

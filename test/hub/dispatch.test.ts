@@ -5,8 +5,19 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { TaskHub } from "../../src/hub.js";
-import { eventually, historyActions, STORE_KINDS, sleep, storeSuiteOptions, useHubEnv } from "./fixtures.js";
+import { TaskHub } from "../../src/hub.js";
+import { MemoryStore } from "../../src/store/memory/memory-store.js";
+import type { Store } from "../../src/store/store.js";
+import {
+  eventually,
+  gate,
+  historyActions,
+  STORE_KINDS,
+  sleep,
+  statusBecomes,
+  storeSuiteOptions,
+  useHubEnv,
+} from "./fixtures.js";
 
 /** Tracks how many calls are inside a section at once. */
 class OverlapProbe {
@@ -134,3 +145,58 @@ for (const kind of STORE_KINDS) {
     });
   });
 }
+
+describe("orchestration slots and group commits", () => {
+  test("a step waiting only for its commit gives its slot to the next lease", async () => {
+    const store = new MemoryStore();
+    const commitGate = gate();
+    const leased: string[] = [];
+    let commitsHeld = 0;
+    // The first commit of a step stays in flight until the test opens the gate.
+    const gated = new Proxy(store, {
+      get(target, property) {
+        if (property === "leaseOrchestrations") {
+          return async (...args: Parameters<Store["leaseOrchestrations"]>) => {
+            const items = await target.leaseOrchestrations(...args);
+            leased.push(...items.map((i) => i.instance.instanceId));
+            return items;
+          };
+        }
+        if (property === "commitOrchestrations") {
+          return async (...args: Parameters<Store["commitOrchestrations"]>) => {
+            if (commitsHeld++ === 0) await commitGate.promise;
+            return target.commitOrchestrations(...args);
+          };
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const hub = new TaskHub({ store: gated, maxConcurrentOrchestrations: 1, stopGraceMs: 200 });
+    hub.orchestrator("Waits", function* (ctx) {
+      return yield* ctx.waitForExternalEvent<number>("go");
+    });
+    await hub.start();
+    try {
+      await hub.client.startNew("Waits", { instanceId: "a" });
+      await hub.client.startNew("Waits", { instanceId: "b" });
+      await statusBecomes(hub.client, "a", "Running");
+      await statusBecomes(hub.client, "b", "Running");
+      await hub.client.raiseEvent("a", "go", 1);
+      await eventually("a's commit to be in flight", () => commitsHeld === 1);
+      await hub.client.raiseEvent("b", "go", 2);
+      await eventually("b to be leased while a's commit is in flight", () => leased.includes("b"));
+      assert.equal(
+        (await hub.client.getStatus("a"))?.runtimeStatus,
+        "Running",
+        "a's step is not committed yet",
+      );
+      commitGate.open();
+      assert.equal((await hub.client.waitForCompletion("a", { timeoutMs: 10_000 })).output, 1);
+      assert.equal((await hub.client.waitForCompletion("b", { timeoutMs: 10_000 })).output, 2);
+    } finally {
+      commitGate.open();
+      await hub.stop();
+    }
+  });
+});
