@@ -27,6 +27,23 @@ export interface WorkLoopOptions<T> {
 
 const MIN_IDLE_MS = 20;
 
+/**
+ * How long an idle loop sleeps, given `due` (the earliest time known work becomes visible, if
+ * any), the time now, the time its last lease began and the polling interval: until `due`, at most
+ * `pollMs`. Work due already was either invisible to that lease (it became due after the lease
+ * began: lease again at once) or is held by another worker's lease (poll for it).
+ */
+export function idleSleepMs(
+  due: number | undefined,
+  now: number,
+  lastLeaseAt: number,
+  pollMs: number,
+): number {
+  if (due === undefined) return pollMs;
+  if (due > now) return Math.min(due - now, pollMs);
+  return due >= lastLeaseAt ? 0 : pollMs;
+}
+
 /** Runs `fetch`/`process` until stopped. */
 export class WorkLoop<T> {
   private running = false;
@@ -44,6 +61,8 @@ export class WorkLoop<T> {
   /** Wakes a `drain` waiting for reserved slots to be adopted. */
   private adopted: (() => void) | undefined;
   private idleMs = MIN_IDLE_MS;
+  /** When the last `fetch` began. */
+  private lastFetchAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: WorkLoopOptions<T>) {}
 
@@ -115,6 +134,7 @@ export class WorkLoop<T> {
       try {
         while (this.running && this.free > 0) {
           const free = this.free;
+          this.lastFetchAt = Date.now();
           const items = await this.options.fetch(free);
           for (const item of items) this.track(item);
           leased += items.length;
@@ -174,10 +194,7 @@ export class WorkLoop<T> {
     } catch (err) {
       this.options.onError(err);
     }
-    if (due === undefined) return poll;
-    const untilDue = due - Date.now();
-    // Work already due but not leasable is held by another worker's lease: poll for it.
-    return untilDue <= 0 ? poll : Math.min(untilDue, poll);
+    return idleSleepMs(due, Date.now(), this.lastFetchAt, poll);
   }
 
   private sleep(ms: number): Promise<void> {

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { WorkLoop } from "../../src/dispatch/work-loop.js";
+import { idleSleepMs, WorkLoop } from "../../src/dispatch/work-loop.js";
 
 /** A promise with its resolve function. */
 function deferred(): { promise: Promise<void>; resolve: () => void } {
@@ -98,4 +98,20 @@ test("an item that releases its slot lets the next start; drain still waits for 
   finish.resolve();
   await draining;
   assert.deepStrictEqual(finished, [2, 1]);
+});
+
+test("an idle loop sleeps until the next due time, polls for held work, and retries work that just came due", () => {
+  const poll = 1000;
+  const lastLease = 10_000;
+  const cases: [string, number | undefined, number, number][] = [
+    ["nothing known: poll", undefined, 10_050, poll],
+    ["due before the next poll: sleep until it", 10_300, 10_050, 250],
+    ["due after the next poll: poll", 12_000, 10_050, poll],
+    ["due before the last lease began, still not leased: held elsewhere, poll", 9_990, 10_050, poll],
+    ["due after the last lease began: that lease could not see it, lease again now", 10_020, 10_050, 0],
+    ["due exactly as the lease began: lease again now", 10_000, 10_050, 0],
+  ];
+  for (const [what, due, now, expected] of cases) {
+    assert.equal(idleSleepMs(due, now, lastLease, poll), expected, what);
+  }
 });
