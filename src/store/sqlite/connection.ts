@@ -57,6 +57,11 @@ export class SqliteConnection {
   private scheduled = false;
   /** Set when a sync failed: every later write is refused with it. */
   private broken: Error | undefined;
+  /**
+   * Runs its argument in a transaction (`.deferred`, `.immediate`; called plainly inside one, in a
+   * savepoint). Made once: better-sqlite3 builds four wrapper functions per `transaction()` call.
+   */
+  private readonly tx: BetterSqlite3.Transaction<(run: () => unknown) => unknown>;
 
   /**
    * `synchronous` is the connection's own setting; with `walSync` (the connection then runs with
@@ -71,7 +76,9 @@ export class SqliteConnection {
     private readonly walSync?: WalSync,
     /** Told after every commit (the checkpointer's cue). */
     private readonly afterCommit?: () => void,
-  ) {}
+  ) {
+    this.tx = db.transaction((run: () => unknown) => run());
+  }
 
   /** Runs single statements outside any transaction (each is consistent on its own). */
   query<T>(fn: (s: Statements) => T): T {
@@ -85,7 +92,7 @@ export class SqliteConnection {
   /** Runs several reads in one deferred transaction, so they see one state. */
   read<T>(fn: (s: Statements) => T): T {
     try {
-      return this.db.transaction(() => fn(this.s)).deferred();
+      return this.tx.deferred(() => fn(this.s)) as T;
     } catch (err) {
       throw translateSqliteError(err, this.path, "SQLite read failed");
     }
@@ -105,7 +112,7 @@ export class SqliteConnection {
     try {
       if (sqliteSyncs) this.db.pragma("synchronous = OFF");
       try {
-        result = this.db.transaction(() => body(this.s, batch)).immediate();
+        result = this.tx.immediate(() => body(this.s, batch)) as T;
       } finally {
         if (sqliteSyncs) this.db.pragma(`synchronous = ${this.synchronous}`);
       }
@@ -208,27 +215,25 @@ export class SqliteConnection {
    */
   private commit(writes: readonly QueuedWrite[], isolated: boolean): Done[] {
     const done: Done[] = [];
-    this.db
-      .transaction(() => {
-        for (const write of writes) {
-          const batch = new NotificationBatch();
-          if (!isolated) {
-            try {
-              done.push({ write, ok: true, value: write.body(this.s, batch), batch });
-            } catch (err) {
-              throw new WriteFailed(err);
-            }
-            continue;
-          }
+    this.tx.immediate(() => {
+      for (const write of writes) {
+        const batch = new NotificationBatch();
+        if (!isolated) {
           try {
-            const value = this.db.transaction(() => write.body(this.s, batch))();
-            done.push({ write, ok: true, value, batch });
-          } catch (error) {
-            done.push({ write, ok: false, value: error, batch });
+            done.push({ write, ok: true, value: write.body(this.s, batch), batch });
+          } catch (err) {
+            throw new WriteFailed(err);
           }
+          continue;
         }
-      })
-      .immediate();
+        try {
+          const value = this.tx(() => write.body(this.s, batch));
+          done.push({ write, ok: true, value, batch });
+        } catch (error) {
+          done.push({ write, ok: false, value: error, batch });
+        }
+      }
+    });
     return done;
   }
 
