@@ -399,8 +399,10 @@ export interface Store {
 
   /**
    * The earliest time at which an inbox message (for `orchestratorNames`) or an activity task
-   * (for `activityNames`) becomes visible, leased or not; undefined when there is none.
-   * Workers sleep until then.
+   * (for `activityNames`) becomes visible; undefined when there is none. Work held by a lease
+   * that expires after its visible time is left out: it returns through its holder's commit or
+   * release (which announce it) or, should the holder die, through the workers' polling once the
+   * lease has expired. Workers sleep until then.
    */
   nextWakeUp(
     hub: string,

@@ -138,6 +138,22 @@ export function activityTests(h: StoreHarness): void {
       await h.store.completeActivity(renewed, taskCompleted(1));
     });
 
+    test("nextWakeUp leaves out tasks held by a lease", async () => {
+      await withTasks(h.store, { taskId: 1 }, { taskId: 2 });
+      await leaseActivity(h.store, HUB, "w1");
+      const wake = await h.store.nextWakeUp(HUB, [], [ACT]);
+      assert.ok(wake !== undefined && wake <= Date.now(), "the other task is due");
+      const second = await leaseActivity(h.store, HUB, "w1");
+      assert.equal(await h.store.nextWakeUp(HUB, [], [ACT]), undefined, "both are held");
+      const before = Date.now();
+      await h.store.abandonActivity(second.lease, 5_000);
+      const again = await h.store.nextWakeUp(HUB, [], [ACT]);
+      assert.ok(
+        again !== undefined && again >= before + 5_000 && again <= Date.now() + 5_000,
+        `wake-up at ${again}`,
+      );
+    });
+
     test("abandoning redelivers the task, after the delay", async () => {
       await withTasks(h.store, { taskId: 1 });
       const item = await leaseActivity(h.store, HUB, "w1");

@@ -235,6 +235,26 @@ export function instanceTests(h: StoreHarness): void {
       assert.equal(item.instance.instanceId, "later");
     });
 
+    test("nextWakeUp leaves out messages held by a lease until the lease has expired", async () => {
+      await h.store.createInstance(HUB, newInstance("held"));
+      const item = await leaseOrchestration(h.store);
+      assert.equal(item.instance.instanceId, "held");
+      assert.equal(await h.store.nextWakeUp(HUB, [ORCH], []), undefined, "its start message is held");
+      const expiresAt = item.lease.expiresAt;
+      await h.store.createInstance(HUB, newInstance("later", { visibleAt: expiresAt + 10_000 }));
+      assert.equal(await h.store.nextWakeUp(HUB, [ORCH], []), expiresAt + 10_000);
+      await h.store.appendMessage(HUB, eventMessage("held", "during", expiresAt - 1000));
+      assert.equal(await h.store.nextWakeUp(HUB, [ORCH], []), expiresAt + 10_000, "visible while still held");
+      await h.store.appendMessage(HUB, eventMessage("held", "after", expiresAt + 5));
+      assert.equal(
+        await h.store.nextWakeUp(HUB, [ORCH], []),
+        expiresAt + 5,
+        "visible once the lease is over",
+      );
+      await h.store.abandonOrchestration(item.lease);
+      assert.ok(((await h.store.nextWakeUp(HUB, [ORCH], [])) ?? Infinity) <= Date.now(), "released: due now");
+    });
+
     test("nextWakeUp is undefined when nothing is queued", async () => {
       assert.equal(await h.store.nextWakeUp(HUB, [ORCH], [ACT]), undefined);
     });
@@ -245,7 +265,7 @@ export function instanceTests(h: StoreHarness): void {
       assert.equal(await h.store.nextWakeUp(HUB, ["Other"], []), 1000);
     });
 
-    test("nextWakeUp is the minimum over messages and activity tasks, leased or not", async () => {
+    test("nextWakeUp is the minimum over messages and activity tasks not held by a lease", async () => {
       await instanceWithStatus(h.store, "a", "Running", { activities: [activityTask("a", "a-e1", 0)] });
       const before = Date.now();
       await h.store.appendMessage(HUB, eventMessage("a", "far", before + 100_000));
@@ -255,9 +275,9 @@ export function instanceTests(h: StoreHarness): void {
       assert.equal(await h.store.nextWakeUp(HUB, [ORCH], [ACT]), taskTime);
       await h.store.appendMessage(HUB, eventMessage("a", "near", 5));
       assert.equal(await h.store.nextWakeUp(HUB, [ORCH], [ACT]), 5);
-      // Leased work still counts.
+      // Leased, "a" holds its messages but the one that becomes visible after its lease.
       await leaseOrchestration(h.store);
-      assert.equal(await h.store.nextWakeUp(HUB, [ORCH], []), 5);
+      assert.equal(await h.store.nextWakeUp(HUB, [ORCH], []), before + 100_000);
     });
 
     test("queueStats counts due messages and tasks, leased or not, with the oldest of each", async () => {

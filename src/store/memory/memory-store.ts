@@ -409,18 +409,14 @@ export class MemoryStore implements Store {
     let min: number | undefined;
     for (const [instanceId, list] of h.inboxByInstance) {
       const stored = h.instances.get(instanceId);
-      const head = list[0];
-      if (
-        head &&
-        stored &&
-        orchestratorNames.includes(stored.record.name) &&
-        (min === undefined || head.visibleAt < min)
-      ) {
-        min = head.visibleAt;
-      }
+      if (!stored || !orchestratorNames.includes(stored.record.name)) continue;
+      // The first message that becomes visible when no lease holds the instance any more.
+      const first = list.find((m) => !isLive(stored.lease, m.visibleAt));
+      if (first && (min === undefined || first.visibleAt < min)) min = first.visibleAt;
     }
     for (const t of h.tasks.values()) {
-      if (activityNames.includes(t.task.name) && (min === undefined || t.visibleAt < min)) min = t.visibleAt;
+      if (!activityNames.includes(t.task.name) || isLive(t.lease, t.visibleAt)) continue;
+      if (min === undefined || t.visibleAt < min) min = t.visibleAt;
     }
     return min;
   }

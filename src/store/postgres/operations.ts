@@ -151,15 +151,19 @@ export function statements(s: string) {
         (SELECT MIN(visible_at) FROM ${s}.inbox WHERE hub = $1 AND visible_at <= $2) AS oldest_message,
         (SELECT COUNT(*) FROM ${s}.activity_tasks WHERE hub = $1 AND visible_at <= $2) AS activities,
         (SELECT MIN(visible_at) FROM ${s}.activity_tasks WHERE hub = $1 AND visible_at <= $2) AS oldest_activity`,
-    // The first message of one kind (see INBOX_KIND) whose instance has one of the names.
+    // The first message of one kind (see INBOX_KIND) whose instance has one of the names, and
+    // the first task of one of the names; work held by a lease that outlasts its visible time
+    // is left out (see nextWakeUp).
     nextWakeUp: `SELECT
         (SELECT m.visible_at FROM ${s}.inbox m
           JOIN ${s}.instances i ON i.hub = m.hub AND i.instance_id = m.instance_id
           WHERE cardinality($2::text[]) > 0 AND m.hub = $1 AND ${M_KIND} = $4::boolean
             AND i.name = ANY ($2::text[])
+            AND (i.lease_token IS NULL OR i.lease_expires_at <= m.visible_at)
           ORDER BY m.visible_at, m.id LIMIT 1) AS orchestrations,
         (SELECT MIN(visible_at) FROM ${s}.activity_tasks
-          WHERE cardinality($3::text[]) > 0 AND hub = $1 AND name = ANY ($3::text[])) AS activities`,
+          WHERE cardinality($3::text[]) > 0 AND hub = $1 AND name = ANY ($3::text[])
+            AND (lease_token IS NULL OR lease_expires_at <= visible_at)) AS activities`,
   };
 }
 

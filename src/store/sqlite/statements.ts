@@ -149,13 +149,16 @@ const SQL = {
   renewTask: "UPDATE activity_tasks SET lease_expires_at = ? WHERE hub = ? AND id = ? AND lease_token = ?",
   abandonTask: `UPDATE activity_tasks SET lease_worker = NULL, lease_token = NULL, lease_expires_at = NULL, visible_at = ?
        WHERE hub = ? AND id = ? AND lease_token = ?`,
-  // Wake-ups.
+  // Wake-ups: work held by a lease that outlasts its visible time is left out (see nextWakeUp).
   // Earliest first, through the visible-time index: the join order is forced (CROSS JOIN), else
   // the planner starts from every instance of the hub.
   nextMessageTime: `SELECT m.visible_at AS t FROM inbox m
        CROSS JOIN instances i ON i.hub = m.hub AND i.instance_id = m.instance_id
-       WHERE m.hub = ? AND ${M_KIND} = ? AND i.name ${NAME_IN} ORDER BY m.visible_at, m.id LIMIT 1`,
+       WHERE m.hub = ? AND ${M_KIND} = ? AND i.name ${NAME_IN}
+         AND (i.lease_token IS NULL OR i.lease_expires_at <= m.visible_at)
+       ORDER BY m.visible_at, m.id LIMIT 1`,
   nextTaskTime: `SELECT visible_at AS t FROM activity_tasks WHERE hub = ? AND name ${NAME_IN}
+         AND (lease_token IS NULL OR lease_expires_at <= visible_at)
        ORDER BY visible_at, id LIMIT 1`,
   dueMessages: `SELECT COUNT(*) AS n, MIN(visible_at) AS oldest FROM inbox
        WHERE hub = ? AND ${INBOX_KIND} IN (0, 1) AND visible_at <= ?`,
