@@ -163,15 +163,11 @@ export class ActivityDispatcher {
       const prepared = this.followingStep(task, result);
       let outcome: CommitOutcome | undefined;
       try {
-        const submitted = this.completions.submit({
-          lease: held.stop(),
-          result,
-          ...(prepared && { next: prepared.step }),
-        });
-        // The slot goes back at once unless as many results as slots already wait for their
-        // commit: a store slower than the activities then holds them back, as before.
-        if (this.completions.waiting <= this.concurrency) release();
-        outcome = await submitted;
+        outcome = await this.completions.submitAndRelease(
+          { lease: held.stop(), result, ...(prepared && { next: prepared.step }) },
+          release,
+          this.concurrency,
+        );
       } finally {
         prepared?.settle(outcome?.committed === true && outcome.stepped === true);
       }

@@ -47,6 +47,16 @@ export class CommitBatcher<I> {
     });
   }
 
+  /**
+   * Queues a commit like `submit`, and gives the submitter's slot back (`release`) at once unless
+   * more than `slots` commits then wait: a store slower than the work holds the slots back.
+   */
+  submitAndRelease(item: I, release: () => void, slots: number): Promise<Committed> {
+    const committed = this.submit(item);
+    if (this.waiting <= slots) release();
+    return committed;
+  }
+
   private schedule(): void {
     if (this.flushing || this.scheduled) return;
     this.scheduled = true;

@@ -162,9 +162,7 @@ export class OrchestrationDispatcher {
       const facts = stepFacts(item.instance, history, item.messages, checkpoint, now);
       propagateTraceContext(facts, checkpoint);
       faultPoint("orchestration:before-commit");
-      const committed = this.commits.submit({ lease: held.stop(), checkpoint });
-      if (this.commits.waiting <= this.concurrency) release();
-      await committed;
+      await this.commits.submitAndRelease({ lease: held.stop(), checkpoint }, release, this.concurrency);
       this.logs.flush(lines);
       this.observe(facts, checkpoint, performance.now() - began);
       this.remember(item.instance, checkpoint, executor, history);

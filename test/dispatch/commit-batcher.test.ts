@@ -1,7 +1,7 @@
 /**
  * The commit batcher: the commits of one turn go in one flush, those submitted during a flush in
- * the next, and `waiting` counts every commit not yet settled (the activity dispatcher keeps a
- * slot held while as many results as slots wait).
+ * the next, `waiting` counts every commit not yet settled, and `submitAndRelease` keeps the
+ * submitter's slot held while more commits than slots wait.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -35,5 +35,22 @@ test("one turn's commits flush together; `waiting` counts the queued and the wri
   ]);
   finish();
   await Promise.all(second);
+  assert.equal(batcher.waiting, 0);
+});
+
+test("submitAndRelease gives the slot back unless more than `slots` commits wait", async () => {
+  let finish: () => void = () => {};
+  const batcher = new CommitBatcher<number>(async (items) => {
+    await new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    return items.map((): CommitOutcome => ({ committed: true }));
+  });
+  const released: number[] = [];
+  const all = [1, 2, 3].map((n) => batcher.submitAndRelease(n, () => released.push(n), 2));
+  assert.deepStrictEqual(released, [1, 2], "the third found three commits waiting, more than two slots");
+  await new Promise((resolve) => setImmediate(resolve));
+  finish();
+  await Promise.all(all);
   assert.equal(batcher.waiting, 0);
 });
