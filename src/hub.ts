@@ -60,6 +60,14 @@ export interface TaskHubOptions {
    * disables). A cached instance's next step costs O(new events) instead of a full replay.
    */
   replayCacheSize?: number;
+  /**
+   * How far ahead an idle worker leases instances whose messages (timers, delayed starts) are about
+   * to come due, so their steps start on time without waiting for a lease (default 1000 ms, or a
+   * quarter of `leaseMs` if less; 0 disables; at most half of `leaseMs`). A message from this
+   * process for a held instance ends the hold at once; one from another process may wait until
+   * the held instance's due time. Stores that cannot lease ahead (PostgreSQL) ignore it.
+   */
+  lookAheadMs?: number;
   /** How long `stop()` waits for running activities before releasing them (default 10 000 ms). */
   stopGraceMs?: number;
   /**
@@ -101,6 +109,15 @@ function nonNegativeInt(name: string, value: number | undefined, fallback: numbe
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value < 0) throw new InvalidArgumentError(`${name} must be an integer ≥ 0`);
   return value;
+}
+
+/** The look-ahead window: `lookAheadMs` checked against the lease length, or its default. */
+function lookAheadMs(value: number | undefined, leaseMs: number): number {
+  const ms = nonNegativeInt("lookAheadMs", value, Math.min(1_000, Math.floor(leaseMs / 4)));
+  if (ms > leaseMs / 2) {
+    throw new InvalidArgumentError(`lookAheadMs must be at most half of leaseMs (${leaseMs}), got ${ms}`);
+  }
+  return ms;
 }
 
 function checkBaseUrl(value: string | undefined): string | undefined {
@@ -149,6 +166,7 @@ export class TaskHub implements NameRegistry {
     maxIdleMs: number;
     stopGraceMs: number;
     replayCacheSize: number;
+    lookAheadMs: number;
   };
 
   constructor(options: TaskHubOptions = {}) {
@@ -161,12 +179,14 @@ export class TaskHub implements NameRegistry {
         `task hub name '${this.name}' is invalid: use 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit`,
       );
     }
+    const leaseMs = positiveInt("leaseMs", options.leaseMs, 10_000);
     this.settings = {
-      leaseMs: positiveInt("leaseMs", options.leaseMs, 10_000),
+      leaseMs,
       maxPayloadBytes: positiveInt("maxPayloadBytes", options.maxPayloadBytes, DEFAULT_MAX_PAYLOAD_BYTES),
       maxIdleMs: positiveInt("maxIdleMs", options.maxIdleMs, 1_000),
       stopGraceMs: positiveInt("stopGraceMs", options.stopGraceMs, 10_000),
       replayCacheSize: nonNegativeInt("replayCacheSize", options.replayCacheSize, 1_000),
+      lookAheadMs: lookAheadMs(options.lookAheadMs, leaseMs),
     };
     positiveInt("maxConcurrentActivities", options.maxConcurrentActivities, DEFAULT_CONCURRENCY);
     positiveInt("maxConcurrentOrchestrations", options.maxConcurrentOrchestrations, DEFAULT_CONCURRENCY);
@@ -280,6 +300,7 @@ export class TaskHub implements NameRegistry {
       maxPayloadBytes: this.settings.maxPayloadBytes,
       maxIdleMs: this.settings.maxIdleMs,
       replayCacheSize: this.settings.replayCacheSize,
+      lookAheadMs: this.settings.lookAheadMs,
       logger: this.options.logger ?? createLogger(),
       logSink: this.options.orchestrationLog,
     };
@@ -311,7 +332,7 @@ export class TaskHub implements NameRegistry {
         entities.wake();
       } else if (n.kind === "orchestration-work") {
         if (n.instanceId.startsWith("@")) entities.wake();
-        else orchestrations.wake();
+        else orchestrations.wake(n.instanceId);
       } else if (n.kind === "activity-work") activities.wake();
     });
     const gauges = new QueueGauges(this.store, this.name);

@@ -34,6 +34,7 @@ import type {
 import type { CommitBatcher } from "./commit-batcher.js";
 import { faultPoint } from "./faults.js";
 import { LeaseRenewer } from "./lease-renewer.js";
+import { LookAhead } from "./look-ahead.js";
 import { ReplayCache, type WarmInstance } from "./replay-cache.js";
 import type { HubRuntime } from "./runtime.js";
 import { StepLogs } from "./step-logs.js";
@@ -62,6 +63,8 @@ export class OrchestrationDispatcher {
   private readonly cache: ReplayCache;
   private readonly metrics: EngineMetrics;
   private readonly leases: LeaseRenewer<OrchestrationLease>;
+  /** Instances leased ahead of their due time; undefined when the store or settings rule it out. */
+  private readonly ahead: LookAhead<OrchestrationWorkItem> | undefined;
   /** Set by `stop()`: no more steps are computed ahead. */
   private stopped = false;
   /** `ctx.log` lines, held until their step commits. */
@@ -85,19 +88,60 @@ export class OrchestrationDispatcher {
     this.leases = new LeaseRenewer(rt.leaseMs, (lease) =>
       rt.store.renewOrchestrationLease(lease, rt.leaseMs),
     );
+    this.ahead = lookAheadFor(
+      rt,
+      concurrency,
+      (max) => this.lease(max, true),
+      () => this.storeDue(),
+    );
     this.loop = new WorkLoop({
       name: "orchestrations",
       concurrency,
-      fetch: (max) =>
-        rt.store.leaseOrchestrations(rt.hub, rt.workerId, this.names, rt.leaseMs, {
-          max,
-          known: (id) => this.cache.known(id),
-        }),
+      fetch: (max) => this.fetch(max),
       process: (item, release) => this.step(item, release),
-      nextDue: () => rt.store.nextWakeUp(rt.hub, this.names, []),
+      nextDue: () => (this.ahead ? this.ahead.nextDue() : this.storeDue()),
       maxIdleMs: rt.maxIdleMs,
       onError: (err) => rt.logger.error("orchestration dispatcher error", { error: String(err) }),
     });
+  }
+
+  private storeDue(): Promise<number | undefined> {
+    return this.rt.store.nextWakeUp(this.rt.hub, this.names, []);
+  }
+
+  /** Leases up to `max` instances with messages due now or, `ahead`, within the look-ahead window. */
+  private lease(max: number, ahead: boolean): Promise<OrchestrationWorkItem[]> {
+    const { store, hub, workerId, leaseMs, lookAheadMs } = this.rt;
+    const options = { max, known: (id: string) => this.cache.known(id) };
+    return ahead && store.leaseOrchestrationsAhead
+      ? store.leaseOrchestrationsAhead(hub, workerId, this.names, leaseMs, lookAheadMs, options)
+      : store.leaseOrchestrations(hub, workerId, this.names, leaseMs, options);
+  }
+
+  /** Up to `max` work items: held ones come due first (their messages read again), then new leases. */
+  private async fetch(max: number): Promise<OrchestrationWorkItem[]> {
+    const held = this.ahead?.takeDue(max) ?? [];
+    const items = held.length > 0 ? await this.withCurrentMessages(held) : [];
+    return items.length < max ? items.concat(await this.lease(max - items.length, false)) : items;
+  }
+
+  /**
+   * Held items with the messages visible now, which may include ones that arrived while they were
+   * held. One left with none (a lease lost meanwhile, say) is released instead.
+   */
+  private async withCurrentMessages(held: OrchestrationWorkItem[]): Promise<OrchestrationWorkItem[]> {
+    const { store, hub } = this.rt;
+    const messages = await store.readLeasedMessages!(
+      hub,
+      held.map((item) => item.lease),
+    );
+    const items: OrchestrationWorkItem[] = [];
+    for (const [i, item] of held.entries()) {
+      const current = messages[i]!;
+      if (current.length > 0) items.push({ ...item, messages: current });
+      else await store.abandonOrchestration(item.lease).catch(() => {});
+    }
+    return items;
   }
 
   /** Starts leasing. */
@@ -105,8 +149,9 @@ export class OrchestrationDispatcher {
     if (this.names.length > 0) this.loop.start();
   }
 
-  /** New work may be available. */
-  wake(): void {
+  /** New work may be available (for `instanceId`, when given: if it is held ahead, it is due now). */
+  wake(instanceId?: string): void {
+    if (instanceId !== undefined) this.ahead?.expedite(instanceId);
     this.loop.wake();
   }
 
@@ -114,6 +159,8 @@ export class OrchestrationDispatcher {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.loop.stopLeasing();
+    const held = this.ahead?.takeAll() ?? [];
+    await Promise.all(held.map((item) => this.rt.store.abandonOrchestration(item.lease).catch(() => {})));
     await this.loop.drain();
   }
 
@@ -298,4 +345,31 @@ export class OrchestrationDispatcher {
       });
     }
   }
+}
+
+/**
+ * Held items per slot, at most, when leasing ahead, and items leased ahead per idle turn (large:
+ * each lease walks past the messages of the instances held already).
+ */
+const LOOK_AHEAD_ITEMS_PER_SLOT = 100;
+const LOOK_AHEAD_BATCH_PER_SLOT = 10;
+
+/** The look-ahead of a dispatcher, when its store can lease ahead and the window is not 0. */
+function lookAheadFor(
+  rt: HubRuntime,
+  concurrency: number,
+  lease: (max: number) => Promise<OrchestrationWorkItem[]>,
+  storeDue: () => Promise<number | undefined>,
+): LookAhead<OrchestrationWorkItem> | undefined {
+  const { store, lookAheadMs } = rt;
+  if (lookAheadMs <= 0 || !store.leaseOrchestrationsAhead || !store.readLeasedMessages) return undefined;
+  return new LookAhead({
+    windowMs: lookAheadMs,
+    capacity: concurrency * LOOK_AHEAD_ITEMS_PER_SLOT,
+    batch: concurrency * LOOK_AHEAD_BATCH_PER_SLOT,
+    lease,
+    dueAt: (item) => item.messages[0]?.visibleAt ?? 0,
+    key: (item) => item.instance.instanceId,
+    storeDue,
+  });
 }

@@ -64,6 +64,8 @@ export interface HubRuntime {
   maxIdleMs: number;
   /** Instances whose replay state this worker keeps warm (0 disables the cache). */
   replayCacheSize: number;
+  /** How far ahead an idle worker leases work about to come due (0: never). */
+  lookAheadMs: number;
   logger: EngineLogger;
   logSink: LogSink | undefined;
 }

@@ -322,6 +322,30 @@ export interface Store {
   ): Promise<OrchestrationWorkItem[]>;
 
   /**
+   * Optional: leasing ahead (a store without it is never asked to). Leases exactly as
+   * `leaseOrchestrations` does, but counts a message as visible when it becomes visible within
+   * `aheadMs` (> 0) from now, so an idle worker can lease work about to come due and start each
+   * step at its due time. Whether a lease is live is still judged at the current time. Work items
+   * carry the messages visible by now + `aheadMs`; the caller must not act on one before its
+   * `visibleAt`, and reads them again with `readLeasedMessages` when it steps.
+   */
+  leaseOrchestrationsAhead?(
+    hub: string,
+    workerId: string,
+    names: readonly string[],
+    leaseMs: number,
+    aheadMs: number,
+    options: LeaseOptions,
+  ): Promise<OrchestrationWorkItem[]>;
+
+  /**
+   * Optional, with `leaseOrchestrationsAhead`: for each lease (all of `hub`), the messages of its
+   * instance visible now, oldest first, in one read. A lease lost meanwhile may get any answer:
+   * the step's commit is refused anyway.
+   */
+  readLeasedMessages?(hub: string, leases: readonly OrchestrationLease[]): Promise<InboxMessage[][]>;
+
+  /**
    * Commits several steps (all of `hub`) in one transaction, each exactly as `commitOrchestration`
    * would and fenced by its own lease: a lost lease refuses only that step (its outcome carries the
    * `LeaseLostError`), the others commit. Outcomes are in the order of `commits`. Any other error

@@ -11,6 +11,7 @@ import { claimTests } from "./suite-claims.js";
 import { commitTests } from "./suite-commit.js";
 import { entityStoreTests } from "./suite-entities.js";
 import { instanceTests } from "./suite-instances.js";
+import { lookAheadTests } from "./suite-look-ahead.js";
 import { miscTests } from "./suite-misc.js";
 import { orchestrationLeaseTests } from "./suite-orchestration.js";
 import { queryTests } from "./suite-query.js";
@@ -35,5 +36,6 @@ export function storeConformanceSuite(
     entityStoreTests(harness);
     batchTests(harness);
     claimTests(harness);
+    lookAheadTests(harness);
   });
 }

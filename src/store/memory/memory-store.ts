@@ -39,6 +39,7 @@ import type {
   Checkpoint,
   CommitOutcome,
   CreateOptions,
+  InboxMessage,
   InstanceFilter,
   InstancePage,
   InstanceQuery,
@@ -222,16 +223,48 @@ export class MemoryStore implements Store {
     leaseMs: number,
     options: LeaseOptions,
   ): Promise<OrchestrationWorkItem[]> {
+    return this.lease(hub, workerId, names, leaseMs, 0, options);
+  }
+
+  /** Leases as `leaseOrchestrations` does, counting messages visible within `aheadMs` as visible. */
+  async leaseOrchestrationsAhead(
+    hub: string,
+    workerId: string,
+    names: readonly string[],
+    leaseMs: number,
+    aheadMs: number,
+    options: LeaseOptions,
+  ): Promise<OrchestrationWorkItem[]> {
+    validateDuration("aheadMs", aheadMs, false);
+    return this.lease(hub, workerId, names, leaseMs, aheadMs, options);
+  }
+
+  /** The messages visible now of each leased instance. */
+  async readLeasedMessages(hub: string, leases: readonly OrchestrationLease[]): Promise<InboxMessage[][]> {
+    const h = this.hub(hub);
+    const now = Date.now();
+    return leases.map((lease) => h.visibleMessages(lease.instanceId, now).map(toInboxMessage));
+  }
+
+  private lease(
+    hub: string,
+    workerId: string,
+    names: readonly string[],
+    leaseMs: number,
+    aheadMs: number,
+    options: LeaseOptions,
+  ): OrchestrationWorkItem[] {
     const h = this.hub(hub);
     validateDuration("leaseMs", leaseMs, false);
     const max = validateBatchSize(options.max);
     const now = Date.now();
+    const visibleBy = now + aheadMs;
     const wanted = new Set(names);
     const candidates: { stored: StoredInstance; head: StoredMessage }[] = [];
     const orphans: string[] = [];
     for (const [instanceId, list] of h.inboxByInstance) {
       const head = list[0];
-      if (!head || head.visibleAt > now) continue;
+      if (!head || head.visibleAt > visibleBy) continue;
       const stored = h.instances.get(instanceId);
       if (!stored) orphans.push(instanceId);
       else if (wanted.has(stored.record.name) && !isLive(stored.lease, now))
@@ -251,7 +284,7 @@ export class MemoryStore implements Store {
         instance: copy(stored.record),
         history: omit ? [] : h.readHistory(instanceId, executionId),
         ...(omit ? { historyOmitted: true } : {}),
-        messages: h.visibleMessages(instanceId, now).map(toInboxMessage),
+        messages: h.visibleMessages(instanceId, visibleBy).map(toInboxMessage),
       };
     });
   }

@@ -78,16 +78,17 @@ const before = (a: InboxCursor, b: InboxCursor): boolean =>
   a.visibleAt < b.visibleAt || (a.visibleAt === b.visibleAt && a.id < b.id);
 
 /**
- * The next eligible visible messages of the given kinds after `after`, oldest first: up to
- * `limit` of each kind, merged, and cut where one kind's share ended (messages of that kind past
- * it were not read). `complete` says that no eligible message follows the last one returned.
+ * The next eligible messages visible by `visibleBy` of the given kinds after `after`, oldest
+ * first, for instances without a lease live at `now`: up to `limit` of each kind, merged, and cut
+ * where one kind's share ended (messages of that kind past it were not read). `complete` says that
+ * no eligible message follows the last one returned.
  */
 export function nextHeads(
   s: Statements,
   hub: string,
   kinds: readonly InboxKind[],
   namesJson: string,
-  now: number,
+  { now, visibleBy }: LeaseClock,
   after: InboxCursor,
   limit: number,
 ): { heads: InboxHead[]; complete: boolean } {
@@ -97,7 +98,7 @@ export function nextHeads(
     const rows = s.nextOrchestrations.all(
       hub,
       kind,
-      now,
+      visibleBy,
       after.visibleAt,
       after.id,
       namesJson,
@@ -117,8 +118,23 @@ export function nextHeads(
 }
 
 /**
- * Leases up to `max` eligible instances, oldest visible message first, deleting the messages of
- * instances that have no row on the way. The walk goes forward through the inbox a slice of rows
+ * The times a lease goes by: leases are live or not at `now`; messages count as visible by
+ * `visibleBy` (later than `now` when leasing ahead, see `Store.leaseOrchestrationsAhead`).
+ */
+export interface LeaseClock {
+  now: number;
+  visibleBy: number;
+}
+
+/** The clock of a lease now, looking `aheadMs` ahead (0: messages visible now). */
+export function leaseClock(aheadMs: number): LeaseClock {
+  const now = Date.now();
+  return { now, visibleBy: now + aheadMs };
+}
+
+/**
+ * Leases up to `max` eligible instances, oldest visible message first (visible by now plus
+ * `aheadMs`), deleting the messages of instances that have no row on the way. The walk goes forward through the inbox a slice of rows
  * at a time; the rows of a slice were read before its leases, so an instance met again in it
  * (a second message) is passed over here rather than by the query.
  */
@@ -130,9 +146,10 @@ export function leaseBody(
   leaseMs: number,
   max: number,
   known: LeaseOptions["known"],
+  aheadMs: number,
 ): WriteBody<OrchestrationWorkItem[]> {
   return (s) => {
-    const now = Date.now();
+    const clock = leaseClock(aheadMs);
     const items: OrchestrationWorkItem[] = [];
     const met = new Set<string>();
     let after: InboxCursor = INBOX_START;
@@ -142,7 +159,7 @@ export function leaseBody(
         hub,
         kinds,
         namesJson,
-        now,
+        clock,
         after,
         max - items.length + HEAD_SLACK,
       );
@@ -154,7 +171,9 @@ export function leaseBody(
           s.deleteInbox.run(hub, head.instanceId);
           continue;
         }
-        items.push(leaseInstance(s, hub, head.instanceId, workerId, now + leaseMs, now, known));
+        items.push(
+          leaseInstance(s, hub, head.instanceId, workerId, clock.now + leaseMs, clock.visibleBy, known),
+        );
         if (items.length === max) break;
       }
       if (complete || heads.length === 0) break;

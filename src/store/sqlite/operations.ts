@@ -14,7 +14,9 @@ import type {
   Checkpoint,
   CommitOutcome,
   FollowingStep,
+  InboxMessage,
   InstanceFilter,
+  InstanceUpdate,
   LeaseOptions,
   NewInstance,
   NewMessage,
@@ -54,15 +56,6 @@ export function filterParams(hub: string, filter: InstanceFilter): Record<string
   };
 }
 
-/** The instance row, when `lease` still holds it; otherwise throws `LeaseLostError`. */
-export function heldInstance(s: Statements, lease: OrchestrationLease): InstanceState {
-  const row = s.instanceState.get(lease.hub, lease.instanceId) as InstanceState | undefined;
-  if (!row || row.lease_token !== lease.token) {
-    throw new LeaseLostError(`orchestration instance '${lease.instanceId}'`);
-  }
-  return row;
-}
-
 /**
  * Deletes the task `lease` holds and returns its instance and execution; throws `LeaseLostError`
  * (deleting nothing) when the lease no longer holds it.
@@ -85,8 +78,8 @@ export function readHistory(s: Statements, historyKey: number): HistoryEvent[] {
 }
 
 /**
- * Leases one instance inside the caller's transaction and reads its work item: row, visible
- * messages and, unless `known` says the caller holds it exactly, its history.
+ * Leases one instance inside the caller's transaction and reads its work item: row, messages
+ * visible by `visibleBy` and, unless `known` says the caller holds it exactly, its history.
  */
 export function leaseInstance(
   s: Statements,
@@ -94,7 +87,7 @@ export function leaseInstance(
   instanceId: string,
   workerId: string,
   expiresAt: number,
-  now: number,
+  visibleBy: number,
   known: LeaseOptions["known"],
 ): OrchestrationWorkItem {
   const token = randomUUID();
@@ -109,8 +102,18 @@ export function leaseInstance(
     instance: toInstanceRecord(row),
     history: omit ? [] : readHistory(s, row.history_key),
     ...(omit ? { historyOmitted: true } : {}),
-    messages: (s.visibleMessages.all(hub, instanceId, now) as InboxRow[]).map(toInboxMessage),
+    messages: visibleMessages(s, hub, instanceId, visibleBy),
   };
+}
+
+/** The instance's inbox messages visible by `visibleBy`, oldest first. */
+export function visibleMessages(
+  s: Statements,
+  hub: string,
+  instanceId: string,
+  visibleBy: number,
+): InboxMessage[] {
+  return (s.visibleMessages.all(hub, instanceId, visibleBy) as InboxRow[]).map(toInboxMessage);
 }
 
 /** Runs one item of a batch: its LeaseLostError becomes a refused outcome; other errors propagate. */
@@ -199,8 +202,8 @@ export function insertMessage(
 }
 
 /**
- * Writes one checkpoint inside the caller's transaction; throws `LeaseLostError` first if the
- * lease is lost. Returns the new activity tasks the budget claimed.
+ * Writes one checkpoint inside the caller's transaction; throws `LeaseLostError` first (writing
+ * nothing) if the lease is lost. Returns the new activity tasks the budget claimed.
  */
 export function applyCheckpoint(
   s: Statements,
@@ -209,8 +212,60 @@ export function applyCheckpoint(
   batch: NotificationBatch,
   budget: ClaimBudget,
 ): ActivityWorkItem[] {
-  const row = heldInstance(s, lease);
-  return writeCheckpoint(s, lease.hub, row, checkpoint, batch, budget);
+  const held = updateHeldInstance(s, lease, checkpoint.instance, batch);
+  const target = {
+    instanceId: lease.instanceId,
+    historyKey: held.history_key,
+    length: lengthAfter(held.max_seq),
+  };
+  return writeSteps(s, lease.hub, target, checkpoint, batch, budget, false);
+}
+
+/**
+ * Updates the row `lease` holds as a step leaves it, fenced by the lease token in the same
+ * statement, and returns its history key and largest history seq; throws `LeaseLostError` when
+ * the token no longer matches. The status is SET only when it changes (see
+ * `updateInstanceSameStatus`), so the likely case is tried first: a step usually keeps its
+ * instance Running, and usually changes any other status it ends with.
+ */
+function updateHeldInstance(
+  s: Statements,
+  lease: OrchestrationLease,
+  update: InstanceUpdate,
+  batch: NotificationBatch,
+): HeldRow {
+  const values = [...stepValues(lease.hub, lease.instanceId, update), lease.token, update.runtimeStatus];
+  const keep = () => s.updateHeldSameStatus.get(update.executionId, ...values) as HeldRow | undefined;
+  const change = () =>
+    s.updateHeldStatus.get(update.executionId, update.runtimeStatus, ...values) as HeldRow | undefined;
+  const kept = update.runtimeStatus === "Running" ? keep() : undefined;
+  const changed = kept ? undefined : change();
+  const row = kept ?? changed ?? (update.runtimeStatus === "Running" ? undefined : keep());
+  if (!row) throw new LeaseLostError(`orchestration instance '${lease.instanceId}'`);
+  if (changed) batch.instanceUpdated(lease.instanceId, update.runtimeStatus);
+  return row;
+}
+
+/** What `updateHeldInstance` returns of the row. */
+interface HeldRow {
+  history_key: number;
+  max_seq: number | null;
+}
+
+/** The values of STEP_COLUMNS followed by the row's key, for the update statements. */
+function stepValues(hub: string, instanceId: string, update: InstanceUpdate): (string | number | null)[] {
+  const hasInput = Object.hasOwn(update, "input");
+  return [
+    hasInput ? 1 : 0,
+    hasInput ? null_(update.input) : null,
+    null_(update.output),
+    null_(update.customStatus),
+    json(update.failure),
+    update.lastUpdatedAt,
+    null_(update.completedAt),
+    hub,
+    instanceId,
+  ];
 }
 
 /** Appends `events` to a history from sequence number `seq`, several rows per statement. */
@@ -276,35 +331,48 @@ export function writeCheckpoint(
 ): ActivityWorkItem[] {
   const instanceId = row.instance_id;
   const update = checkpoint.instance;
-  let seq = 0;
-  if (checkpoint.history.mode === "replace") {
-    s.deleteHistory.run(row.history_key);
+  const values = stepValues(hub, instanceId, update);
+  if (row.runtime_status !== update.runtimeStatus) {
+    s.updateInstance.run(update.executionId, update.runtimeStatus, ...values);
+    batch.instanceUpdated(instanceId, update.runtimeStatus);
   } else {
-    seq = checkedLength ?? historyLength(s, row.history_key);
+    s.updateInstanceSameStatus.run(update.executionId, ...values);
   }
-  insertHistory(s, row.history_key, seq, checkpoint.history.events);
+  const length = checkedLength ?? historyLength(s, row.history_key);
+  const target = { instanceId, historyKey: row.history_key, length };
+  return writeSteps(s, hub, target, checkpoint, batch, budget, checkedLength !== undefined);
+}
+
+/** The instance a checkpoint's writes go to, with its stored history length before them. */
+interface CheckpointTarget {
+  instanceId: string;
+  historyKey: number;
+  length: number;
+}
+
+/**
+ * Writes what a checkpoint adds besides its instance's row: history, consumed messages deleted,
+ * activity tasks (claiming what the budget allows), messages and children. Unless `noneWaiting`
+ * (the caller checked that no message waits), reports messages that arrived meanwhile.
+ */
+function writeSteps(
+  s: Statements,
+  hub: string,
+  { instanceId, historyKey, length }: CheckpointTarget,
+  checkpoint: Checkpoint,
+  batch: NotificationBatch,
+  budget: ClaimBudget,
+  noneWaiting: boolean,
+): ActivityWorkItem[] {
+  let seq = length;
+  if (checkpoint.history.mode === "replace") {
+    s.deleteHistory.run(historyKey);
+    seq = 0;
+  }
+  insertHistory(s, historyKey, seq, checkpoint.history.events);
   for (const id of checkpoint.consumedMessageIds) {
     const n = parseId(id);
     if (n !== undefined) s.deleteMessage.run(hub, instanceId, n);
-  }
-  const hasInput = Object.hasOwn(update, "input");
-  const statusChanges = row.runtime_status !== update.runtimeStatus;
-  const stepValues = [
-    hasInput ? 1 : 0,
-    hasInput ? null_(update.input) : null,
-    null_(update.output),
-    null_(update.customStatus),
-    json(update.failure),
-    update.lastUpdatedAt,
-    null_(update.completedAt),
-    hub,
-    instanceId,
-  ];
-  if (statusChanges) {
-    s.updateInstance.run(update.executionId, update.runtimeStatus, ...stepValues);
-    batch.instanceUpdated(instanceId, update.runtimeStatus);
-  } else {
-    s.updateInstanceSameStatus.run(update.executionId, ...stepValues);
   }
   const now = Date.now();
   const claimed: ActivityWorkItem[] = [];
@@ -347,6 +415,6 @@ export function writeCheckpoint(
     }
   }
   // Messages that arrived while the lease was held.
-  if (checkedLength === undefined && s.hasMessages.get(hub, instanceId)) batch.orchestrationWork(instanceId);
+  if (!noneWaiting && s.hasMessages.get(hub, instanceId)) batch.orchestrationWork(instanceId);
   return claimed;
 }

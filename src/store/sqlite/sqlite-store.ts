@@ -38,6 +38,7 @@ import type {
   Checkpoint,
   CommitOutcome,
   CreateOptions,
+  InboxMessage,
   InstanceFilter,
   InstancePage,
   InstanceQuery,
@@ -52,7 +53,15 @@ import type {
   Store,
   StoreNotification,
 } from "../store.js";
-import { commitBody, completeBody, createBody, INBOX_START, leaseBody, nextHeads } from "./batches.js";
+import {
+  commitBody,
+  completeBody,
+  createBody,
+  INBOX_START,
+  leaseBody,
+  leaseClock,
+  nextHeads,
+} from "./batches.js";
 import { BACKSTOP_PAGES, Checkpointer } from "./checkpointer.js";
 import { SqliteConnection, type WriteBody } from "./connection.js";
 import { ExternalChanges } from "./external-changes.js";
@@ -63,7 +72,14 @@ import {
   type SqliteDiagnostics,
   type SqliteStoreOptions,
 } from "./open.js";
-import { deleteInstance, filterParams, insertMessage, parseId, readHistory } from "./operations.js";
+import {
+  deleteInstance,
+  filterParams,
+  insertMessage,
+  parseId,
+  readHistory,
+  visibleMessages,
+} from "./operations.js";
 import {
   type InstanceRow,
   type InstanceState,
@@ -337,14 +353,51 @@ export class SqliteStore implements Store {
     leaseMs: number,
     options: LeaseOptions,
   ): Promise<OrchestrationWorkItem[]> {
+    return this.lease(hub, workerId, names, leaseMs, 0, options);
+  }
+
+  /** Leases as `leaseOrchestrations` does, counting messages visible within `aheadMs` as visible. */
+  async leaseOrchestrationsAhead(
+    hub: string,
+    workerId: string,
+    names: readonly string[],
+    leaseMs: number,
+    aheadMs: number,
+    options: LeaseOptions,
+  ): Promise<OrchestrationWorkItem[]> {
+    validateDuration("aheadMs", aheadMs, false);
+    return this.lease(hub, workerId, names, leaseMs, aheadMs, options);
+  }
+
+  private async lease(
+    hub: string,
+    workerId: string,
+    names: readonly string[],
+    leaseMs: number,
+    aheadMs: number,
+    options: LeaseOptions,
+  ): Promise<OrchestrationWorkItem[]> {
     validateDuration("leaseMs", leaseMs, false);
     const max = validateBatchSize(options.max);
     // A read first: an empty queue (the common answer of an idle worker) costs no write transaction.
     const kinds = inboxKinds(names);
     const namesJson = JSON.stringify(names);
-    const waiting = this.query((s) => nextHeads(s, hub, kinds, namesJson, Date.now(), INBOX_START, 1).heads);
-    if (waiting.length === 0) return [];
-    return this.writeUnsynced(hub, leaseBody(hub, workerId, kinds, namesJson, leaseMs, max, options.known));
+    const waiting = this.query((s) =>
+      nextHeads(s, hub, kinds, namesJson, leaseClock(aheadMs), INBOX_START, 1),
+    );
+    if (waiting.heads.length === 0) return [];
+    return this.writeUnsynced(
+      hub,
+      leaseBody(hub, workerId, kinds, namesJson, leaseMs, max, options.known, aheadMs),
+    );
+  }
+
+  /** The messages visible now of each leased instance, in one read. */
+  async readLeasedMessages(hub: string, leases: readonly OrchestrationLease[]): Promise<InboxMessage[][]> {
+    return this.query((s) => {
+      const now = Date.now();
+      return leases.map((lease) => visibleMessages(s, hub, lease.instanceId, now));
+    });
   }
 
   /** Commits one orchestration step atomically and releases the lease. */

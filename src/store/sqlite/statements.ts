@@ -60,6 +60,9 @@ const TERMINAL = "('Completed', 'Failed', 'Terminated')";
 /** What a checkpoint sets on its instance's row besides execution and status; releases the lease. */
 const STEP_COLUMNS = `input = CASE WHEN ? THEN ? ELSE input END, output = ?, custom_status = ?, failure = ?,
          last_updated_at = ?, completed_at = ?, lease_worker = NULL, lease_token = NULL, lease_expires_at = NULL`;
+/** What a fenced checkpoint update returns: the history key and the history's largest seq. */
+const HELD_RETURNING = `RETURNING history_key,
+         (SELECT MAX(seq) FROM history h WHERE h.history_key = instances.history_key) AS max_seq`;
 const FILTER = `hub = @hub
   AND (@createdFrom IS NULL OR created_at >= @createdFrom)
   AND (@createdTo IS NULL OR created_at < @createdTo)
@@ -95,6 +98,12 @@ const SQL = {
   // rewrites an index whenever one of its columns is SET, even to the same value).
   updateInstanceSameStatus: `UPDATE instances SET execution_id = ?, ${STEP_COLUMNS}
        WHERE hub = ? AND instance_id = ?`,
+  // The same two, fenced by the lease token and the status (equal, or different, to the new one),
+  // returning what the rest of the checkpoint needs: no row means the lease (or status) differs.
+  updateHeldStatus: `UPDATE instances SET execution_id = ?, runtime_status = ?, ${STEP_COLUMNS}
+       WHERE hub = ? AND instance_id = ? AND lease_token = ? AND runtime_status <> ? ${HELD_RETURNING}`,
+  updateHeldSameStatus: `UPDATE instances SET execution_id = ?, ${STEP_COLUMNS}
+       WHERE hub = ? AND instance_id = ? AND lease_token = ? AND runtime_status = ? ${HELD_RETURNING}`,
   // Leases the row and returns what a work item needs of it, in one lookup.
   setLease: `UPDATE instances SET lease_worker = ?, lease_token = ?, lease_expires_at = ? WHERE hub = ? AND instance_id = ?
        RETURNING instance_id, name, execution_id, runtime_status, input, output, custom_status, failure, parent,
