@@ -63,9 +63,9 @@ export interface TaskHubOptions {
   /**
    * How far ahead an idle worker leases instances whose messages (timers, delayed starts) are about
    * to come due, so their steps start on time without waiting for a lease (default 1000 ms, or a
-   * quarter of `leaseMs` if less; 0 disables; at most half of `leaseMs`). A message from this
-   * process for a held instance ends the hold at once; one from another process may wait until
-   * the held instance's due time. Stores that cannot lease ahead (PostgreSQL) ignore it.
+   * quarter of `leaseMs` if less; 0 disables; at most half of `leaseMs`). A message for a held instance
+   * from this process (on PostgreSQL, from any) ends the hold at once; one from another process
+   * on a shared SQLite file may wait until the held instance's due time.
    */
   lookAheadMs?: number;
   /** How long `stop()` waits for running activities before releasing them (default 10 000 ms). */

@@ -244,13 +244,15 @@ const ENTRY_POINTS = (s: string): string => `
 
   -- leaseOrchestrations. Locks up to p_max eligible instances, oldest visible message first
   -- (skipping rows other transactions hold), leases them, then reads their messages and history
-  -- lengths in later statements (after the locks). Deletes visible messages older than the first
-  -- leased one that have no instance row. p_entities (true, false, or NULL for both) says which
-  -- kind of instance the names can match: the walk then reads only that kind's part of the
-  -- inbox. Returns a JSON array of {token, instance, historyLength, messages}; the caller reads
-  -- the histories it lacks.
+  -- lengths in later statements (after the locks). A message counts as visible when it is by
+  -- p_visible_by (later than p_now when leasing ahead); a lease is live or not at p_now. Deletes
+  -- messages visible now and older than the first leased one that have no instance row.
+  -- p_entities (true, false, or NULL for both) says which kind of instance the names can match:
+  -- the walk then reads only that kind's part of the inbox. Returns a JSON array of
+  -- {token, instance, historyLength, messages}; the caller reads the histories it lacks.
   CREATE OR REPLACE FUNCTION ${s}.refrain_lease_orchestrations(p_hub text, p_worker text, p_names text[],
-    p_entities boolean, p_now bigint, p_expires bigint, p_max integer) RETURNS json ${FN} AS $$
+    p_entities boolean, p_now bigint, p_visible_by bigint, p_expires bigint, p_max integer)
+    RETURNS json ${FN} AS $$
   DECLARE
     v_heads refcursor;
     v_head record;
@@ -265,10 +267,10 @@ const ENTRY_POINTS = (s: string): string => `
     -- (if eligible and nobody else holds it) by its primary key.
     IF p_entities IS NULL THEN
       OPEN v_heads FOR SELECT m.instance_id, m.visible_at, m.id FROM ${s}.inbox m
-        WHERE m.hub = p_hub AND m.visible_at <= p_now ORDER BY m.visible_at, m.id;
+        WHERE m.hub = p_hub AND m.visible_at <= p_visible_by ORDER BY m.visible_at, m.id;
     ELSE
       OPEN v_heads FOR SELECT m.instance_id, m.visible_at, m.id FROM ${s}.inbox m
-        WHERE m.hub = p_hub AND ${M_KIND} = p_entities AND m.visible_at <= p_now
+        WHERE m.hub = p_hub AND ${M_KIND} = p_entities AND m.visible_at <= p_visible_by
         ORDER BY m.visible_at, m.id;
     END IF;
     LOOP
@@ -295,7 +297,7 @@ const ENTRY_POINTS = (s: string): string => `
     -- (its commit released the row): with the locks held, a fresh statement keeps only instances
     -- that still have a visible message.
     v_ids := ARRAY(SELECT u.id FROM unnest(v_ids) WITH ORDINALITY AS u(id, ord) WHERE EXISTS (
-      SELECT 1 FROM ${s}.inbox m WHERE m.hub = p_hub AND m.instance_id = u.id AND m.visible_at <= p_now)
+      SELECT 1 FROM ${s}.inbox m WHERE m.hub = p_hub AND m.instance_id = u.id AND m.visible_at <= p_visible_by)
       ORDER BY u.ord);
     IF cardinality(v_ids) = 0 THEN
       RETURN '[]';
@@ -309,7 +311,7 @@ const ENTRY_POINTS = (s: string): string => `
         'historyLength', (SELECT COALESCE(MAX(h.seq) + 1, 0) FROM ${s}.history h
           WHERE h.hub = p_hub AND h.instance_id = i.instance_id AND h.execution_id = i.execution_id),
         'messages', (SELECT COALESCE(json_agg(m ORDER BY m.visible_at, m.id), '[]') FROM ${s}.inbox m
-          WHERE m.hub = p_hub AND m.instance_id = i.instance_id AND m.visible_at <= p_now))
+          WHERE m.hub = p_hub AND m.instance_id = i.instance_id AND m.visible_at <= p_visible_by))
       ORDER BY array_position(v_ids, i.instance_id::text))
       INTO v_items
       FROM ${s}.instances i WHERE i.hub = p_hub AND i.instance_id = ANY (v_ids);

@@ -42,6 +42,7 @@ import type {
   Checkpoint,
   CommitOutcome,
   CreateOptions,
+  InboxMessage,
   InstanceFilter,
   InstancePage,
   InstanceQuery,
@@ -283,7 +284,29 @@ export class PostgresStore implements Store {
     validateDuration("leaseMs", leaseMs, false);
     validateBatchSize(options.max);
     this.livePool();
-    return this.work.leaseOrchestrations(hub, workerId, names, leaseMs, options);
+    return this.work.leaseOrchestrations(hub, workerId, names, leaseMs, 0, options);
+  }
+
+  /** Leases as `leaseOrchestrations` does, counting messages visible within `aheadMs` as visible. */
+  async leaseOrchestrationsAhead(
+    hub: string,
+    workerId: string,
+    names: readonly string[],
+    leaseMs: number,
+    aheadMs: number,
+    options: LeaseOptions,
+  ): Promise<OrchestrationWorkItem[]> {
+    validateDuration("leaseMs", leaseMs, false);
+    validateDuration("aheadMs", aheadMs, false);
+    validateBatchSize(options.max);
+    this.livePool();
+    return this.work.leaseOrchestrations(hub, workerId, names, leaseMs, aheadMs, options);
+  }
+
+  /** The messages visible now of each leased instance, in one query. */
+  async readLeasedMessages(hub: string, leases: readonly OrchestrationLease[]): Promise<InboxMessage[][]> {
+    this.livePool();
+    return this.work.readLeasedMessages(hub, leases);
   }
 
   /** Commits one orchestration step atomically (fenced by the lease token) and releases the lease. */

@@ -156,6 +156,13 @@ export const MIGRATIONS: readonly Migration[] = [
        DROP FUNCTION IF EXISTS ${s}.refrain_append_message(text, json, boolean, text, text, text, bigint);\n` +
       storeFunctions(s, channel),
   },
+  {
+    version: 8,
+    description: "orchestration leases that look ahead: messages visible within a window count as visible",
+    sql: (s, channel) =>
+      `DROP FUNCTION IF EXISTS ${s}.refrain_lease_orchestrations(text, text, text[], boolean, bigint, bigint, integer);\n` +
+      storeFunctions(s, channel),
+  },
 ];
 
 /** The schema version this code creates and understands. */

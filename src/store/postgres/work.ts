@@ -22,6 +22,7 @@ import type {
   Checkpoint,
   CommitOutcome,
   FollowingStep,
+  InboxMessage,
   LeaseOptions,
   OrchestrationLease,
   OrchestrationWorkItem,
@@ -147,15 +148,17 @@ export class PostgresWork {
     workerId: string,
     names: readonly string[],
     leaseMs: number,
+    aheadMs: number,
     options: LeaseOptions,
   ): Promise<OrchestrationWorkItem[]> {
     const s = this.b.schema;
     return this.b.run("leaseOrchestrations", undefined, async (db) => {
       const now = Date.now();
       const expiresAt = ms(now + leaseMs);
-      const params = [hub, workerId, [...names], entityNamesOnly(names) ?? null, now, expiresAt, options.max];
+      const entities = entityNamesOnly(names) ?? null;
+      const params = [hub, workerId, [...names], entities, now, now + aheadMs, expiresAt, options.max];
       const { rows } = await db.query<{ items: LeasedRow[] | null }>(
-        `SELECT ${s}.refrain_lease_orchestrations($1, $2, $3::text[], $4::boolean, $5, $6, $7) AS items`,
+        `SELECT ${s}.refrain_lease_orchestrations($1, $2, $3::text[], $4::boolean, $5, $6, $7, $8) AS items`,
         params,
       );
       const leased = rows[0]?.items ?? [];
@@ -179,6 +182,22 @@ export class PostgresWork {
         items.filter((it) => !it.historyOmitted && it.length > 0),
       );
       return items.map(({ length: _length, ...item }) => item);
+    });
+  }
+
+  /** The messages visible now of each leased instance, in one query. */
+  async readLeasedMessages(hub: string, leases: readonly OrchestrationLease[]): Promise<InboxMessage[][]> {
+    if (leases.length === 0) return [];
+    return this.b.run("readLeasedMessages", undefined, async (db) => {
+      const { rows } = await db.query<InboxColumns & { position: string }>(
+        `SELECT m.*, w.position FROM ${this.b.schema}.inbox m
+           JOIN unnest($2::text[]) WITH ORDINALITY AS w(id, position) ON m.instance_id = w.id
+         WHERE m.hub = $1 AND m.visible_at <= $3 ORDER BY w.position, m.visible_at, m.id`,
+        [hub, leases.map((lease) => lease.instanceId), Date.now()],
+      );
+      const out: InboxMessage[][] = leases.map(() => []);
+      for (const row of rows) out[Number(row.position) - 1]!.push(toInboxMessage(row));
+      return out;
     });
   }
 
