@@ -16,6 +16,7 @@ import {
   ORCH,
   rejectsWithCode,
   type StoreHarness,
+  sleep,
   WORKER,
 } from "./fixtures.js";
 
@@ -68,6 +69,23 @@ export function lookAheadTests(h: StoreHarness): void {
       assert.deepEqual(
         current?.map((m) => m.event.kind === "EventRaised" && m.event.name),
         ["arrived"],
+      );
+    });
+
+    test("reads messages that came due after the window as well", async (t) => {
+      const ahead = lookAhead(t, h.store);
+      if (!ahead) return;
+      const now = Date.now();
+      await instanceWithStatus(h.store, "held", "Running", {
+        messages: [eventMessage("held", "first", now + 50), eventMessage("held", "second", now + 250)],
+      });
+      const [item] = await ahead.lease(HUB, WORKER, [ORCH], LONG_LEASE, 100, { max: 1 });
+      assert.equal(item?.messages.length, 1, "only the first is within the window");
+      await sleep(Math.max(0, now + 300 - Date.now()));
+      const [current] = await ahead.read(HUB, [item!.lease]);
+      assert.deepEqual(
+        current?.map((m) => m.event.kind === "EventRaised" && m.event.name),
+        ["first", "second"],
       );
     });
 

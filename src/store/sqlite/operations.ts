@@ -106,6 +106,11 @@ export function leaseInstance(
   };
 }
 
+/** The inbox's AUTOINCREMENT sequence: grows with every message inserted (see HeldMessages). */
+export function inboxSeqOf(s: Statements): number {
+  return (s.inboxSeq.get() as { seq: number }).seq;
+}
+
 /** The instance's inbox messages visible by `visibleBy`, oldest first. */
 export function visibleMessages(
   s: Statements,

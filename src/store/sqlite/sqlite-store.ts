@@ -65,6 +65,7 @@ import {
 import { BACKSTOP_PAGES, Checkpointer } from "./checkpointer.js";
 import { SqliteConnection, type WriteBody } from "./connection.js";
 import { ExternalChanges } from "./external-changes.js";
+import { HeldMessages } from "./held-messages.js";
 import {
   isPlainFile,
   openDatabase,
@@ -75,6 +76,7 @@ import {
 import {
   deleteInstance,
   filterParams,
+  inboxSeqOf,
   insertMessage,
   parseId,
   readHistory,
@@ -126,6 +128,8 @@ export class SqliteStore implements Store {
   );
   /** Set while a read just went at once: reads asked for in the same run of microtasks batch. */
   private readsJoin = false;
+  /** Messages of the instances leased ahead (see HeldMessages). */
+  private readonly held = new HeldMessages();
   /** Reports other connections' commits while anyone listens. */
   private readonly external = new ExternalChanges(
     () => this.query((s) => s.dataVersion.get() as number),
@@ -356,7 +360,10 @@ export class SqliteStore implements Store {
     return this.lease(hub, workerId, names, leaseMs, 0, options);
   }
 
-  /** Leases as `leaseOrchestrations` does, counting messages visible within `aheadMs` as visible. */
+  /**
+   * Leases as `leaseOrchestrations` does, counting messages visible within `aheadMs` as visible;
+   * remembers the messages, for `readLeasedMessages`.
+   */
   async leaseOrchestrationsAhead(
     hub: string,
     workerId: string,
@@ -366,7 +373,18 @@ export class SqliteStore implements Store {
     options: LeaseOptions,
   ): Promise<OrchestrationWorkItem[]> {
     validateDuration("aheadMs", aheadMs, false);
-    return this.lease(hub, workerId, names, leaseMs, aheadMs, options);
+    // Read before the lease: a message inserted meanwhile only makes the shortcut refuse.
+    const inboxSeq = this.query((s) => inboxSeqOf(s));
+    const items = await this.lease(hub, workerId, names, leaseMs, aheadMs, options);
+    const held = this.query((s) =>
+      items.map((item) => {
+        const last = item.messages[item.messages.length - 1]?.visibleAt ?? Date.now();
+        const next = (s.nextMessageAfter.get(hub, item.instance.instanceId, last) as { t: number | null }).t;
+        return { item, completeUntil: next ?? Number.POSITIVE_INFINITY };
+      }),
+    );
+    this.held.remember(held, inboxSeq);
+    return items;
   }
 
   private async lease(
@@ -392,11 +410,18 @@ export class SqliteStore implements Store {
     );
   }
 
-  /** The messages visible now of each leased instance, in one read. */
+  /**
+   * The messages visible now of each leased instance, in one read; those of a lease ahead come
+   * from memory when no message was inserted since (see HeldMessages).
+   */
   async readLeasedMessages(hub: string, leases: readonly OrchestrationLease[]): Promise<InboxMessage[][]> {
     return this.query((s) => {
       const now = Date.now();
-      return leases.map((lease) => visibleMessages(s, hub, lease.instanceId, now));
+      const inboxSeq = inboxSeqOf(s);
+      return leases.map(
+        (lease) =>
+          this.held.take(lease.token, inboxSeq, now) ?? visibleMessages(s, hub, lease.instanceId, now),
+      );
     });
   }
 
@@ -431,6 +456,7 @@ export class SqliteStore implements Store {
   /** Releases a held orchestration lease; its visible messages reappear after `delayMs`. */
   async abandonOrchestration(lease: OrchestrationLease, delayMs = 0): Promise<void> {
     validateDuration("delayMs", delayMs, true);
+    this.held.forget(lease.token);
     this.writeUnsynced(lease.hub, (s, batch) => {
       const changed = s.clearLease.run(lease.hub, lease.instanceId, lease.token).changes;
       if (changed !== 1) return;

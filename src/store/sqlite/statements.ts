@@ -138,6 +138,11 @@ const SQL = {
   visibleMessages:
     "SELECT * FROM inbox WHERE hub = ? AND instance_id = ? AND visible_at <= ? ORDER BY visible_at, id",
   hasMessages: "SELECT 1 FROM inbox WHERE hub = ? AND instance_id = ? LIMIT 1",
+  // The visible time of the instance's first message after a given time (NULL: none).
+  nextMessageAfter:
+    "SELECT MIN(visible_at) AS t FROM inbox WHERE hub = ? AND instance_id = ? AND visible_at > ?",
+  // Grows with every message inserted, by any connection; never shrinks (see HeldMessages).
+  inboxSeq: "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'inbox'), 0) AS seq",
   deleteMessage: "DELETE FROM inbox WHERE hub = ? AND instance_id = ? AND id = ?",
   deleteInbox: "DELETE FROM inbox WHERE hub = ? AND instance_id = ?",
   delayMessages: "UPDATE inbox SET visible_at = ? WHERE hub = ? AND instance_id = ? AND visible_at <= ?",
