@@ -4,9 +4,11 @@
  * checkpoints and completing activity tasks (possibly with the steps that follow them). Items of a
  * batch whose lease was lost are refused on their own; claimed tasks come back in the outcomes.
  */
+import { randomUUID } from "node:crypto";
 import { InstanceAlreadyExistsError, LeaseLostError } from "../../core/errors.js";
 import type { RuntimeStatus } from "../../core/events.js";
 import { type ClaimBudget, committedWith, isActiveStatus } from "../common.js";
+import { toActivityTask } from "../rows.js";
 import type {
   ActivityCompletion,
   ActivityWorkItem,
@@ -28,7 +30,7 @@ import {
   takeTask,
   writeCheckpoint,
 } from "./operations.js";
-import type { InboxKind, InstanceState, Statements } from "./statements.js";
+import type { InboxKind, InstanceState, Statements, TaskRow } from "./statements.js";
 
 /**
  * Creates `instance` (replacing a terminal one; `InstanceAlreadyExistsError` for an active one)
@@ -184,6 +186,29 @@ export function leaseBody(
 
 /** Rows read beyond the instances still wanted, for instances met twice in one slice. */
 const HEAD_SLACK = 8;
+
+/** Leases up to `max` visible activity tasks with a name in `namesJson`, oldest first. */
+export function leaseTasksBody(
+  hub: string,
+  workerId: string,
+  namesJson: string,
+  leaseMs: number,
+  max: number,
+): WriteBody<ActivityWorkItem[]> {
+  return (s) => {
+    const now = Date.now();
+    const rows = s.nextTask.all(hub, now, now, namesJson, max) as TaskRow[];
+    return rows.map((row) => {
+      const token = randomUUID();
+      const expiresAt = now + leaseMs;
+      s.leaseTask.run(workerId, token, expiresAt, hub, row.id);
+      return {
+        lease: { hub, taskId: String(row.id), workerId, token, expiresAt },
+        task: toActivityTask({ ...row, delivery_count: row.delivery_count + 1 }),
+      };
+    });
+  };
+}
 
 /** Commits each checkpoint fenced by its lease; a lost lease refuses only its own. */
 export function commitBody(

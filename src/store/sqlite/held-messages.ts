@@ -6,6 +6,7 @@
  * deletes or delays a held instance's messages. Purely a shortcut: a missing entry means a read.
  */
 import type { InboxMessage, OrchestrationWorkItem } from "../store.js";
+import type { Statements } from "./statements.js";
 
 interface Held {
   /** The inbox sequence read before the lease. */
@@ -53,4 +54,13 @@ export class HeldMessages {
   forget(token: string): void {
     this.byToken.delete(token);
   }
+}
+
+/** The items of a lease ahead, each with the time its next message (beyond those leased) comes due. */
+export function heldItems(s: Statements, hub: string, items: readonly OrchestrationWorkItem[]): HeldItem[] {
+  return items.map((item) => {
+    const last = item.messages[item.messages.length - 1]?.visibleAt ?? Date.now();
+    const next = (s.nextMessageAfter.get(hub, item.instance.instanceId, last) as { t: number | null }).t;
+    return { item, completeUntil: next ?? Number.POSITIVE_INFINITY };
+  });
 }

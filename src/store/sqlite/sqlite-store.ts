@@ -3,7 +3,6 @@
  * task hubs. One connection, statements prepared once, every write in a `BEGIN IMMEDIATE`
  * transaction so another process (a CLI, a second worker) can share the file safely.
  */
-import { randomUUID } from "node:crypto";
 import type BetterSqlite3 from "better-sqlite3";
 import {
   InstanceNotFoundError,
@@ -16,11 +15,9 @@ import { isTerminalStatus } from "../../core/events.js";
 import {
   ClaimBudget,
   decodeContinuationToken,
-  encodeContinuationToken,
   NotificationHub,
   storeClosedError,
   throwIfRefused,
-  toQueueStats,
   transitionMismatch,
   validateBatchSize,
   validateDuration,
@@ -28,7 +25,7 @@ import {
   validatePageSize,
 } from "../common.js";
 import { InstanceReads } from "../instance-reads.js";
-import { toActivityTask, toInstanceRecord } from "../rows.js";
+import { toInstanceRecord } from "../rows.js";
 import type {
   ActivityClaim,
   ActivityCompletion,
@@ -60,12 +57,13 @@ import {
   INBOX_START,
   leaseBody,
   leaseClock,
+  leaseTasksBody,
   nextHeads,
 } from "./batches.js";
 import { BACKSTOP_PAGES, Checkpointer } from "./checkpointer.js";
 import { SqliteConnection, type WriteBody } from "./connection.js";
 import { ExternalChanges } from "./external-changes.js";
-import { HeldMessages } from "./held-messages.js";
+import { HeldMessages, heldItems } from "./held-messages.js";
 import {
   isPlainFile,
   openDatabase,
@@ -73,22 +71,14 @@ import {
   type SqliteDiagnostics,
   type SqliteStoreOptions,
 } from "./open.js";
-import {
-  deleteInstance,
-  filterParams,
-  inboxSeqOf,
-  insertMessage,
-  parseId,
-  readHistory,
-  visibleMessages,
-} from "./operations.js";
+import { inboxSeqOf, insertMessage, parseId, readHistory, visibleMessages } from "./operations.js";
+import { listPage, nextWakeUpOf, purgeBody, queueStatsOf } from "./queries.js";
 import {
   type InstanceRow,
   type InstanceState,
   inboxKinds,
   prepareStatements,
   type Statements,
-  type TaskRow,
 } from "./statements.js";
 import { WalSync } from "./wal-sync.js";
 
@@ -96,10 +86,6 @@ import { WalSync } from "./wal-sync.js";
 const EARLY = { early: true } as const;
 
 /** A count and the oldest visible time of due work. */
-interface DueRow {
-  n: number;
-  oldest: number | null;
-}
 
 /** A Store kept in one SQLite file (kind "sqlite"). */
 export class SqliteStore implements Store {
@@ -283,24 +269,7 @@ export class SqliteStore implements Store {
     validateFilter(query);
     const after =
       query.continuationToken === undefined ? undefined : decodeContinuationToken(query.continuationToken);
-    return this.query((s) => {
-      const rows = s.listInstances.all({
-        ...filterParams(hub, query),
-        afterCreated: after ? after.createdAt : null,
-        afterId: after ? after.instanceId : null,
-        limit: pageSize + 1,
-      }) as InstanceRow[];
-      const page = rows.slice(0, pageSize).map(toInstanceRecord);
-      const last = page[page.length - 1];
-      const result: InstancePage = { instances: page };
-      if (rows.length > pageSize && last) {
-        result.continuationToken = encodeContinuationToken({
-          createdAt: last.createdAt,
-          instanceId: last.instanceId,
-        });
-      }
-      return result;
-    });
+    return this.query((s) => listPage(s, hub, query, after, pageSize));
   }
 
   /** Deletes terminal (and, with `idleOnly`, idle) instances selected by IDs or filter; returns the count. */
@@ -310,29 +279,7 @@ export class SqliteStore implements Store {
     options: PurgeOptions = {},
   ): Promise<number> {
     if ("filter" in selector) validateFilter(selector.filter);
-    return this.writeSoon(hub, (s) => {
-      let ids: string[];
-      if ("instanceIds" in selector) {
-        ids = [...new Set(selector.instanceIds)].filter((id) => {
-          const row = s.instanceState.get(hub, id) as InstanceState | undefined;
-          return row !== undefined && isTerminalStatus(row.runtime_status as RuntimeStatus);
-        });
-      } else {
-        ids = (s.purgeCandidates.all(filterParams(hub, selector.filter)) as { instance_id: string }[]).map(
-          (r) => r.instance_id,
-        );
-      }
-      if (options.idleOnly) {
-        const now = Date.now();
-        ids = ids.filter((id) => {
-          const row = s.instanceState.get(hub, id) as InstanceState;
-          const leased = row.lease_token !== null && Number(row.lease_expires_at) > now;
-          return !leased && !s.hasMessages.get(hub, id);
-        });
-      }
-      for (const id of ids) deleteInstance(s, hub, id);
-      return ids.length;
-    });
+    return this.writeSoon(hub, purgeBody(hub, selector, options));
   }
 
   /** Leases the eligible instance with the oldest visible message; drops messages without a row. */
@@ -376,14 +323,10 @@ export class SqliteStore implements Store {
     // Read before the lease: a message inserted meanwhile only makes the shortcut refuse.
     const inboxSeq = this.query((s) => inboxSeqOf(s));
     const items = await this.lease(hub, workerId, names, leaseMs, aheadMs, options);
-    const held = this.query((s) =>
-      items.map((item) => {
-        const last = item.messages[item.messages.length - 1]?.visibleAt ?? Date.now();
-        const next = (s.nextMessageAfter.get(hub, item.instance.instanceId, last) as { t: number | null }).t;
-        return { item, completeUntil: next ?? Number.POSITIVE_INFINITY };
-      }),
+    this.held.remember(
+      this.query((s) => heldItems(s, hub, items)),
+      inboxSeq,
     );
-    this.held.remember(held, inboxSeq);
     return items;
   }
 
@@ -489,19 +432,7 @@ export class SqliteStore implements Store {
     const namesJson = JSON.stringify(names);
     const probe = Date.now();
     if (this.query((s) => s.nextTask.all(hub, probe, probe, namesJson, 1)).length === 0) return [];
-    return this.writeUnsynced(hub, (s) => {
-      const now = Date.now();
-      const rows = s.nextTask.all(hub, now, now, namesJson, max) as TaskRow[];
-      return rows.map((row) => {
-        const token = randomUUID();
-        const expiresAt = now + leaseMs;
-        s.leaseTask.run(workerId, token, expiresAt, hub, row.id);
-        return {
-          lease: { hub, taskId: String(row.id), workerId, token, expiresAt },
-          task: toActivityTask({ ...row, delivery_count: row.delivery_count + 1 }),
-        };
-      });
-    });
+    return this.writeUnsynced(hub, leaseTasksBody(hub, workerId, namesJson, leaseMs, max));
   }
 
   /** Deletes the task and queues its result for the instance, atomically. */
@@ -550,26 +481,12 @@ export class SqliteStore implements Store {
     orchestratorNames: readonly string[],
     activityNames: readonly string[],
   ): Promise<number | undefined> {
-    return this.query((s) => {
-      const names = JSON.stringify(orchestratorNames);
-      const times: number[] = [];
-      for (const kind of orchestratorNames.length > 0 ? inboxKinds(orchestratorNames) : []) {
-        const row = s.nextMessageTime.get(hub, kind, names) as { t: number } | undefined;
-        if (row) times.push(row.t);
-      }
-      const task = s.nextTaskTime.get(hub, JSON.stringify(activityNames)) as { t: number } | undefined;
-      if (task) times.push(task.t);
-      return times.length === 0 ? undefined : Math.min(...times);
-    });
+    return this.query((s) => nextWakeUpOf(s, hub, orchestratorNames, activityNames));
   }
 
   /** Counts the due messages and tasks and finds the oldest of each (one read each). */
   async queueStats(hub: string, now: number): Promise<QueueStats> {
-    return this.query((s) => {
-      const m = s.dueMessages.get(hub, now) as DueRow;
-      const t = s.dueTasks.get(hub, now) as DueRow;
-      return toQueueStats(m.n, m.oldest, t.n, t.oldest);
-    });
+    return this.query((s) => queueStatsOf(s, hub, now));
   }
 
   /**
