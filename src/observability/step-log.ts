@@ -17,12 +17,16 @@ export function logStep(
   stepDurationMs: number,
 ): void {
   const info = logsAt(logger, "info");
-  const debug = info && logsAt(logger, "debug");
-  const base = { instanceId: facts.instanceId, name: facts.name };
-  if (info) logProgress(logger, facts, checkpoint, stepDurationMs, debug);
+  if (info) logProgress(logger, facts, checkpoint, stepDurationMs, logsAt(logger, "debug"));
   const completion = facts.completion;
-  if (!completion) return;
-  const fields = { ...base, status: completion.status, durationMs: completion.durationMs };
+  // Only a failure is logged below info: build nothing when no line would be written.
+  if (!completion || (!info && completion.status !== "Failed")) return;
+  const fields = {
+    instanceId: facts.instanceId,
+    name: facts.name,
+    status: completion.status,
+    durationMs: completion.durationMs,
+  };
   switch (completion.status) {
     case "Failed":
       logger.warn("instance failed", { ...fields, error: completion.failure?.message });
