@@ -10,6 +10,7 @@ import type {
   ActivityWorkItem,
   CommitOutcome,
   InstanceFilter,
+  InstancePage,
   InstanceRecord,
   QueueStats,
   StoreNotification,
@@ -87,6 +88,24 @@ export interface PageCursor {
 /** Encodes a page cursor as an opaque token (base64url of JSON). */
 export function encodeContinuationToken(cursor: PageCursor): string {
   return Buffer.from(JSON.stringify([cursor.createdAt, cursor.instanceId]), "utf8").toString("base64url");
+}
+
+/**
+ * The page of the first `pageSize` of `matching` (the instances after the cursor, in list order,
+ * read with at least one more than a page when there are more), with the next page's token when
+ * more follow.
+ */
+export function instancePage(matching: InstanceRecord[], pageSize: number): InstancePage {
+  const instances = matching.slice(0, pageSize);
+  const last = instances[instances.length - 1];
+  const page: InstancePage = { instances };
+  if (matching.length > pageSize && last) {
+    page.continuationToken = encodeContinuationToken({
+      createdAt: last.createdAt,
+      instanceId: last.instanceId,
+    });
+  }
+  return page;
 }
 
 /** Decodes a token made by `encodeContinuationToken`; throws `InvalidArgumentError` otherwise. */

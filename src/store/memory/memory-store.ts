@@ -17,7 +17,7 @@ import {
   committedWith,
   compareListOrder,
   decodeContinuationToken,
-  encodeContinuationToken,
+  instancePage,
   isActiveStatus,
   matchesFilter,
   NotificationBatch,
@@ -167,16 +167,7 @@ export class MemoryStore implements Store {
       .map((s) => s.record)
       .filter((r) => matchesFilter(r, query) && (!after || compareListOrder(r, after) > 0))
       .sort(compareListOrder);
-    const page = matching.slice(0, pageSize);
-    const last = page[page.length - 1];
-    const result: InstancePage = { instances: page.map(copy) };
-    if (matching.length > pageSize && last) {
-      result.continuationToken = encodeContinuationToken({
-        createdAt: last.createdAt,
-        instanceId: last.instanceId,
-      });
-    }
-    return result;
+    return instancePage(matching.slice(0, pageSize + 1).map(copy), pageSize);
   }
 
   /** Deletes terminal (and, with `idleOnly`, idle) instances selected by IDs or filter; returns the count. */

@@ -21,8 +21,8 @@ import { LeaseLostError } from "../../core/errors.js";
 import type { HistoryEvent, TaskCompletedEvent, TaskFailedEvent } from "../../core/events.js";
 import {
   decodeContinuationToken,
-  encodeContinuationToken,
   inboxKindsOf,
+  instancePage,
   storeClosedError,
   throwIfRefused,
   toQueueStats,
@@ -217,16 +217,7 @@ export class PostgresStore implements Store {
       return (await db.query<InstanceRow>(listQuery(`"${this.schema}"`, hub, query, after, pageSize + 1)))
         .rows;
     });
-    const page = rows.slice(0, pageSize).map(toInstanceRecord);
-    const last = page[page.length - 1];
-    const result: InstancePage = { instances: page };
-    if (rows.length > pageSize && last) {
-      result.continuationToken = encodeContinuationToken({
-        createdAt: last.createdAt,
-        instanceId: last.instanceId,
-      });
-    }
-    return result;
+    return instancePage(rows.map(toInstanceRecord), pageSize);
   }
 
   /** Deletes terminal (and, with `idleOnly`, idle) instances selected by IDs or filter; returns the count. */

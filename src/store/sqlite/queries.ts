@@ -5,7 +5,7 @@
  */
 import type { RuntimeStatus } from "../../core/events.js";
 import { isTerminalStatus } from "../../core/events.js";
-import { encodeContinuationToken, type PageCursor, toQueueStats } from "../common.js";
+import { instancePage, type PageCursor, toQueueStats } from "../common.js";
 import { toInstanceRecord } from "../rows.js";
 import type { InstanceFilter, InstancePage, InstanceQuery, PurgeOptions, QueueStats } from "../store.js";
 import type { WriteBody } from "./connection.js";
@@ -26,16 +26,7 @@ export function listPage(
     afterId: after ? after.instanceId : null,
     limit: pageSize + 1,
   }) as InstanceRow[];
-  const page = rows.slice(0, pageSize).map(toInstanceRecord);
-  const last = page[page.length - 1];
-  const result: InstancePage = { instances: page };
-  if (rows.length > pageSize && last) {
-    result.continuationToken = encodeContinuationToken({
-      createdAt: last.createdAt,
-      instanceId: last.instanceId,
-    });
-  }
-  return result;
+  return instancePage(rows.map(toInstanceRecord), pageSize);
 }
 
 /** Deletes terminal (and, with `idleOnly`, idle) instances selected by IDs or filter; returns the count. */
