@@ -127,20 +127,29 @@ export class OrchestrationDispatcher {
 
   /**
    * Held items with the messages visible now, which may include ones that arrived while they were
-   * held. One left with none (a lease lost meanwhile, say) is released instead.
+   * held. One left with none (a lease lost meanwhile, say) is released instead, and so is every
+   * one when the read fails (rather than waiting for their leases to expire).
    */
   private async withCurrentMessages(held: OrchestrationWorkItem[]): Promise<OrchestrationWorkItem[]> {
     const { store, hub } = this.rt;
-    const messages = await store.readLeasedMessages!(
-      hub,
-      held.map((item) => item.lease),
-    );
-    const items: OrchestrationWorkItem[] = [];
-    for (const [i, item] of held.entries()) {
-      const current = messages[i]!;
-      if (current.length > 0) items.push({ ...item, messages: current });
-      else await store.abandonOrchestration(item.lease).catch(() => {});
+    const release = (items: OrchestrationWorkItem[]) =>
+      Promise.all(items.map((item) => store.abandonOrchestration(item.lease).catch(() => {})));
+    let messages: InboxMessage[][];
+    try {
+      // Items are held only when the store can lease ahead, and so read held messages.
+      messages = await store.readLeasedMessages!(
+        hub,
+        held.map((item) => item.lease),
+      );
+    } catch (err) {
+      await release(held);
+      throw err;
     }
+    const items = held.flatMap((item, i) => {
+      const current = messages[i] ?? [];
+      return current.length > 0 ? [{ ...item, messages: current }] : [];
+    });
+    await release(held.filter((_, i) => (messages[i] ?? []).length === 0));
     return items;
   }
 

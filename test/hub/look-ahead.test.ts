@@ -105,6 +105,28 @@ for (const kind of STORE_KINDS) {
       assert.ok(!(await historyActions(client, id)).includes("TimerFired"));
     });
 
+    test("held instances are released when reading their messages fails, not left to expire", async () => {
+      const { store, heldAhead } = spiedStore(env);
+      const read = store.readLeasedMessages!.bind(store);
+      let failures = 0;
+      store.readLeasedMessages = async (...args) => {
+        if (failures++ === 0) throw new Error("store unavailable (injected)");
+        return read(...args);
+      };
+      // A lease far longer than the test: only a release lets the timer fire in time.
+      const hub = register(env.hub({ store, leaseMs: 120_000, lookAheadMs: 5_000 }));
+      await hub.start();
+      const id = await hub.client.startNew("Sleeper", { input: 500 });
+      await eventually("the instance to be leased ahead", () => heldAhead.has(id));
+      const done = await hub.client.waitForCompletion(id, { timeoutMs: 10_000 });
+      assert.equal(done.runtimeStatus, "Completed");
+      assert.ok(failures >= 1, "the failing read was attempted");
+      assert.ok(
+        env.logger.lines.some((l) => l.level === "error" && l.message === "orchestration dispatcher error"),
+        "the failure is logged",
+      );
+    });
+
     if (kind !== "memory") {
       test("an event raised from another process for an instance held ahead is not overtaken by its timer", async () => {
         const { client, heldAhead } = await spiedHub(env, 2_000);
