@@ -4,21 +4,14 @@
  * transaction so another process (a CLI, a second worker) can share the file safely.
  */
 import type BetterSqlite3 from "better-sqlite3";
-import {
-  InstanceNotFoundError,
-  InstanceNotRunningError,
-  InvalidArgumentError,
-  LeaseLostError,
-} from "../../core/errors.js";
-import type { HistoryEvent, RuntimeStatus, TaskCompletedEvent, TaskFailedEvent } from "../../core/events.js";
-import { isTerminalStatus } from "../../core/events.js";
+import { InvalidArgumentError } from "../../core/errors.js";
+import type { HistoryEvent, TaskCompletedEvent, TaskFailedEvent } from "../../core/events.js";
 import {
   ClaimBudget,
   decodeContinuationToken,
   NotificationHub,
   storeClosedError,
   throwIfRefused,
-  transitionMismatch,
   validateBatchSize,
   validateDuration,
   validateFilter,
@@ -71,15 +64,16 @@ import {
   type SqliteDiagnostics,
   type SqliteStoreOptions,
 } from "./open.js";
-import { inboxSeqOf, insertMessage, parseId, readHistory, visibleMessages } from "./operations.js";
+import { inboxSeqOf, readHistory, visibleMessages } from "./operations.js";
 import { listPage, nextWakeUpOf, purgeBody, queueStatsOf } from "./queries.js";
 import {
-  type InstanceRow,
-  type InstanceState,
-  inboxKinds,
-  prepareStatements,
-  type Statements,
-} from "./statements.js";
+  abandonActivityBody,
+  abandonOrchestrationBody,
+  appendBody,
+  renewActivityBody,
+  renewOrchestrationBody,
+} from "./single-writes.js";
+import { type InstanceRow, inboxKinds, prepareStatements, type Statements } from "./statements.js";
 import { WalSync } from "./wal-sync.js";
 
 /** The engine's own step commits settle once committed, before their sync (ADR 011). */
@@ -216,26 +210,7 @@ export class SqliteStore implements Store {
 
   /** Adds a message to an existing instance's inbox (or, with `ensureTarget`, creates the row). */
   async appendMessage(hub: string, message: NewMessage, options?: AppendOptions): Promise<void> {
-    return this.writeSoon(hub, (s, batch) => {
-      const row = s.instanceState.get(hub, message.instanceId) as InstanceState | undefined;
-      if (!row && !message.ensureTarget) throw new InstanceNotFoundError(message.instanceId);
-      if (!row) {
-        insertMessage(s, hub, message, batch);
-        return;
-      }
-      if (options?.onlyIfActive && isTerminalStatus(row.runtime_status as RuntimeStatus)) {
-        throw new InstanceNotRunningError(message.instanceId, row.runtime_status);
-      }
-      const transition = options?.transition;
-      if (transition) {
-        if (row.runtime_status !== transition.from) {
-          throw transitionMismatch(message.instanceId, row.runtime_status, transition.from);
-        }
-        s.setStatus.run(transition.to, Date.now(), hub, message.instanceId);
-        batch.instanceUpdated(message.instanceId, transition.to);
-      }
-      insertMessage(s, hub, message, batch);
-    });
+    return this.writeSoon(hub, appendBody(hub, message, options));
   }
 
   /** The instance row, or undefined. */
@@ -388,25 +363,14 @@ export class SqliteStore implements Store {
   /** Extends a held orchestration lease by `leaseMs` from now. */
   async renewOrchestrationLease(lease: OrchestrationLease, leaseMs: number): Promise<OrchestrationLease> {
     validateDuration("leaseMs", leaseMs, false);
-    return this.writeUnsynced(lease.hub, (s) => {
-      const expiresAt = Date.now() + leaseMs;
-      const changed = s.renewLease.run(expiresAt, lease.hub, lease.instanceId, lease.token).changes;
-      if (changed !== 1) throw new LeaseLostError(`orchestration instance '${lease.instanceId}'`);
-      return { ...lease, expiresAt };
-    });
+    return this.writeUnsynced(lease.hub, renewOrchestrationBody(lease, leaseMs));
   }
 
   /** Releases a held orchestration lease; its visible messages reappear after `delayMs`. */
   async abandonOrchestration(lease: OrchestrationLease, delayMs = 0): Promise<void> {
     validateDuration("delayMs", delayMs, true);
     this.held.forget(lease.token);
-    this.writeUnsynced(lease.hub, (s, batch) => {
-      const changed = s.clearLease.run(lease.hub, lease.instanceId, lease.token).changes;
-      if (changed !== 1) return;
-      const now = Date.now();
-      if (delayMs > 0) s.delayMessages.run(now + delayMs, lease.hub, lease.instanceId, now);
-      batch.orchestrationWork(lease.instanceId);
-    });
+    this.writeUnsynced(lease.hub, abandonOrchestrationBody(lease, delayMs));
   }
 
   /** Leases the oldest visible activity task with a name in `names`. */
@@ -455,24 +419,13 @@ export class SqliteStore implements Store {
   /** Extends a held activity lease by `leaseMs` from now. */
   async renewActivityLease(lease: ActivityLease, leaseMs: number): Promise<ActivityLease> {
     validateDuration("leaseMs", leaseMs, false);
-    return this.writeUnsynced(lease.hub, (s) => {
-      const expiresAt = Date.now() + leaseMs;
-      const id = parseId(lease.taskId);
-      const changed = id === undefined ? 0 : s.renewTask.run(expiresAt, lease.hub, id, lease.token).changes;
-      if (changed !== 1) throw new LeaseLostError(`activity task '${lease.taskId}'`);
-      return { ...lease, expiresAt };
-    });
+    return this.writeUnsynced(lease.hub, renewActivityBody(lease, leaseMs));
   }
 
   /** Releases a held activity lease; the task is redelivered after `delayMs`. */
   async abandonActivity(lease: ActivityLease, delayMs = 0): Promise<void> {
     validateDuration("delayMs", delayMs, true);
-    this.writeUnsynced(lease.hub, (s, batch) => {
-      const id = parseId(lease.taskId);
-      if (id === undefined) return;
-      if (s.abandonTask.run(Date.now() + delayMs, lease.hub, id, lease.token).changes === 1)
-        batch.activityWork();
-    });
+    this.writeUnsynced(lease.hub, abandonActivityBody(lease, delayMs));
   }
 
   /** The earliest visibleAt among matching inbox messages and activity tasks, leased or not. */
