@@ -17,7 +17,6 @@
  */
 import { randomUUID } from "node:crypto";
 import pg from "pg";
-import { LeaseLostError } from "../../core/errors.js";
 import type { HistoryEvent, TaskCompletedEvent, TaskFailedEvent } from "../../core/events.js";
 import {
   decodeContinuationToken,
@@ -64,8 +63,6 @@ import {
   appendJson,
   type InstanceRow,
   listQuery,
-  ms,
-  parseId,
   purgeQuery,
   type Statements,
   statements,
@@ -120,6 +117,7 @@ export class PostgresStore implements Store {
         fn: (db: pg.Pool, attempt: number) => Promise<T>,
       ) => this.run(operation, subject, fn),
       schema: `"${this.schema}"`,
+      sql: this.sql,
       origin: this.origin,
       emit: (hub: string, notifications: StoreNotification[]) => this.feed.emit(hub, notifications),
       wrote: (rows: number) => this.warmup?.wrote(rows),
@@ -272,9 +270,7 @@ export class PostgresStore implements Store {
     leaseMs: number,
     options: LeaseOptions,
   ): Promise<OrchestrationWorkItem[]> {
-    validateDuration("leaseMs", leaseMs, false);
-    validateBatchSize(options.max);
-    this.livePool();
+    this.checkLease(leaseMs, options);
     return this.work.leaseOrchestrations(hub, workerId, names, leaseMs, 0, options);
   }
 
@@ -287,11 +283,16 @@ export class PostgresStore implements Store {
     aheadMs: number,
     options: LeaseOptions,
   ): Promise<OrchestrationWorkItem[]> {
-    validateDuration("leaseMs", leaseMs, false);
     validateDuration("aheadMs", aheadMs, false);
+    this.checkLease(leaseMs, options);
+    return this.work.leaseOrchestrations(hub, workerId, names, leaseMs, aheadMs, options);
+  }
+
+  /** Checks what every orchestration lease is asked with, and that the store is open. */
+  private checkLease(leaseMs: number, options: LeaseOptions): void {
+    validateDuration("leaseMs", leaseMs, false);
     validateBatchSize(options.max);
     this.livePool();
-    return this.work.leaseOrchestrations(hub, workerId, names, leaseMs, aheadMs, options);
   }
 
   /** The messages visible now of each leased instance, in one query. */
@@ -318,32 +319,13 @@ export class PostgresStore implements Store {
   /** Extends a held orchestration lease by `leaseMs` from now. */
   async renewOrchestrationLease(lease: OrchestrationLease, leaseMs: number): Promise<OrchestrationLease> {
     validateDuration("leaseMs", leaseMs, false);
-    return this.run("renewOrchestrationLease", undefined, async (db) => {
-      const expiresAt = ms(Date.now() + leaseMs);
-      const params = [lease.hub, lease.instanceId, lease.token, expiresAt];
-      const { rowCount } = await db.query(this.sql.renewOrchestration, params);
-      if (rowCount !== 1) throw new LeaseLostError(`orchestration instance '${lease.instanceId}'`);
-      return { ...lease, expiresAt };
-    });
+    return this.work.renewOrchestrationLease(lease, leaseMs);
   }
 
   /** Releases a held orchestration lease; its visible messages reappear after `delayMs`. */
   async abandonOrchestration(lease: OrchestrationLease, delayMs = 0): Promise<void> {
     validateDuration("delayMs", delayMs, true);
-    const notes = await this.run("abandonOrchestration", undefined, async (db) => {
-      const now = Date.now();
-      const params = [
-        lease.hub,
-        lease.instanceId,
-        lease.token,
-        delayMs > 0,
-        ms(now + delayMs),
-        now,
-        this.origin,
-      ];
-      return (await db.query(this.sql.abandonOrchestration, params)).rows[0]?.notes;
-    });
-    this.feed.emit(lease.hub, toNotifications(notes));
+    return this.work.abandonOrchestration(lease, delayMs);
   }
 
   /** Leases the oldest visible activity task with a name in `names`. */
@@ -391,26 +373,13 @@ export class PostgresStore implements Store {
   /** Extends a held activity lease by `leaseMs` from now. */
   async renewActivityLease(lease: ActivityLease, leaseMs: number): Promise<ActivityLease> {
     validateDuration("leaseMs", leaseMs, false);
-    return this.run("renewActivityLease", undefined, async (db) => {
-      const expiresAt = ms(Date.now() + leaseMs);
-      const id = parseId(lease.taskId);
-      const params = [lease.hub, id, lease.token, expiresAt];
-      const changed = id === undefined ? 0 : (await db.query(this.sql.renewActivity, params)).rowCount;
-      if (changed !== 1) throw new LeaseLostError(`activity task '${lease.taskId}'`);
-      return { ...lease, expiresAt };
-    });
+    return this.work.renewActivityLease(lease, leaseMs);
   }
 
   /** Releases a held activity lease; the task is redelivered after `delayMs`. */
   async abandonActivity(lease: ActivityLease, delayMs = 0): Promise<void> {
     validateDuration("delayMs", delayMs, true);
-    const notes = await this.run("abandonActivity", undefined, async (db) => {
-      const id = parseId(lease.taskId);
-      if (id === undefined) return undefined;
-      const params = [lease.hub, id, lease.token, ms(Date.now() + delayMs), this.origin];
-      return (await db.query(this.sql.abandonActivity, params)).rows[0]?.notes;
-    });
-    this.feed.emit(lease.hub, toNotifications(notes));
+    return this.work.abandonActivity(lease, delayMs);
   }
 
   /** The earliest visibleAt among matching inbox messages and activity tasks, leased or not. */

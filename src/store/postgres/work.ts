@@ -1,8 +1,10 @@
 /**
- * The work-item calls of the PostgreSQL store, batched: leasing orchestrations (then reading, in
- * one more query, only the histories the caller does not hold), committing many checkpoints in one
- * transaction, leasing and completing many activity tasks. Each is one call of a schema function
- * (functions.ts); a retry after a lost connection follows the store's rules (postgres-store.ts).
+ * The work-item calls of the PostgreSQL store: leasing orchestrations, now or ahead of their due
+ * time (then reading, in one more query, only the histories the caller does not hold), reading
+ * held instances' messages again, committing many checkpoints in one transaction, leasing and
+ * completing many activity tasks, and renewing and releasing single leases. Most are one call of
+ * a schema function (functions.ts); a retry after a lost connection follows the store's rules
+ * (postgres-store.ts).
  */
 import type pg from "pg";
 import { LeaseLostError } from "../../core/errors.js";
@@ -18,6 +20,7 @@ import {
 import type {
   ActivityClaim,
   ActivityCompletion,
+  ActivityLease,
   ActivityWorkItem,
   Checkpoint,
   CommitOutcome,
@@ -28,7 +31,14 @@ import type {
   OrchestrationWorkItem,
   StoreNotification,
 } from "../store.js";
-import { checkpointJson, type InstanceRow, ms, parseId, toNotifications } from "./operations.js";
+import {
+  checkpointJson,
+  type InstanceRow,
+  ms,
+  parseId,
+  type Statements,
+  toNotifications,
+} from "./operations.js";
 
 /** A following step as `refrain_complete_activities` reads it. */
 function stepJson(next: FollowingStep | undefined): object | undefined {
@@ -53,6 +63,8 @@ export interface WorkBinding {
   run: RunCall;
   /** The quoted schema identifier. */
   schema: string;
+  /** The store's statements on that schema. */
+  sql: Statements;
   /** Identifies this store's notifications. */
   origin: string;
   /** Delivers notifications to this process's listeners. */
@@ -309,5 +321,57 @@ export class PostgresWork {
       (i) => new LeaseLostError(`activity task '${completions[i]!.lease.taskId}'`),
       (i) => completions[i]!.next !== undefined,
     );
+  }
+
+  /** Extends a held orchestration lease by `leaseMs` from now; `LeaseLostError` when it is not held. */
+  async renewOrchestrationLease(lease: OrchestrationLease, leaseMs: number): Promise<OrchestrationLease> {
+    return this.b.run("renewOrchestrationLease", undefined, async (db) => {
+      const expiresAt = ms(Date.now() + leaseMs);
+      const params = [lease.hub, lease.instanceId, lease.token, expiresAt];
+      const { rowCount } = await db.query(this.b.sql.renewOrchestration, params);
+      if (rowCount !== 1) throw new LeaseLostError(`orchestration instance '${lease.instanceId}'`);
+      return { ...lease, expiresAt };
+    });
+  }
+
+  /** Releases a held orchestration lease; its visible messages reappear after `delayMs`. */
+  async abandonOrchestration(lease: OrchestrationLease, delayMs: number): Promise<void> {
+    const notes = await this.b.run("abandonOrchestration", undefined, async (db) => {
+      const now = Date.now();
+      const params = [
+        lease.hub,
+        lease.instanceId,
+        lease.token,
+        delayMs > 0,
+        ms(now + delayMs),
+        now,
+        this.b.origin,
+      ];
+      return (await db.query(this.b.sql.abandonOrchestration, params)).rows[0]?.notes;
+    });
+    this.b.emit(lease.hub, toNotifications(notes));
+  }
+
+  /** Extends a held activity lease by `leaseMs` from now; `LeaseLostError` when it is not held. */
+  async renewActivityLease(lease: ActivityLease, leaseMs: number): Promise<ActivityLease> {
+    return this.b.run("renewActivityLease", undefined, async (db) => {
+      const expiresAt = ms(Date.now() + leaseMs);
+      const id = parseId(lease.taskId);
+      const params = [lease.hub, id, lease.token, expiresAt];
+      const changed = id === undefined ? 0 : (await db.query(this.b.sql.renewActivity, params)).rowCount;
+      if (changed !== 1) throw new LeaseLostError(`activity task '${lease.taskId}'`);
+      return { ...lease, expiresAt };
+    });
+  }
+
+  /** Releases a held activity lease; the task is redelivered after `delayMs`. */
+  async abandonActivity(lease: ActivityLease, delayMs: number): Promise<void> {
+    const notes = await this.b.run("abandonActivity", undefined, async (db) => {
+      const id = parseId(lease.taskId);
+      if (id === undefined) return undefined;
+      const params = [lease.hub, id, lease.token, ms(Date.now() + delayMs), this.b.origin];
+      return (await db.query(this.b.sql.abandonActivity, params)).rows[0]?.notes;
+    });
+    this.b.emit(lease.hub, toNotifications(notes));
   }
 }
