@@ -295,29 +295,51 @@ export class CheckpointBuilder {
   }
 
   instanceUpdate(result: ExecutionResult): Checkpoint["instance"] {
-    const at = this.now.getTime();
-    const base = {
-      executionId: this.instance.executionId,
-      customStatus: result.customStatus,
-      lastUpdatedAt: at,
-    };
-    const completion = result.completion;
+    // Object literals written out, not `{ ...base, … }`: on Node 20 a spread followed by a new
+    // property takes a slow path (about 0.5 µs), once per step.
+    const lastUpdatedAt = this.now.getTime();
+    const { executionId } = this.instance;
+    const { customStatus, completion } = result;
     if (!completion) {
       // Messages (an event, a suspension) can reach a scheduled instance before its start time.
       const waiting = this.started ? "Running" : "Pending";
-      return { ...base, runtimeStatus: result.suspended ? "Suspended" : waiting };
+      const runtimeStatus = result.suspended ? "Suspended" : waiting;
+      return { executionId, customStatus, lastUpdatedAt, runtimeStatus };
     }
+    const completedAt = lastUpdatedAt;
     switch (completion.status) {
       case "Completed":
-        return { ...base, runtimeStatus: "Completed", output: completion.result, completedAt: at };
+        return {
+          executionId,
+          customStatus,
+          lastUpdatedAt,
+          runtimeStatus: "Completed",
+          output: completion.result,
+          completedAt,
+        };
       case "Terminated":
-        return { ...base, runtimeStatus: "Terminated", output: completion.result, completedAt: at };
+        return {
+          executionId,
+          customStatus,
+          lastUpdatedAt,
+          runtimeStatus: "Terminated",
+          output: completion.result,
+          completedAt,
+        };
       case "Failed":
-        return { ...base, runtimeStatus: "Failed", failure: completion.failure, completedAt: at };
+        return {
+          executionId,
+          customStatus,
+          lastUpdatedAt,
+          runtimeStatus: "Failed",
+          failure: completion.failure,
+          completedAt,
+        };
       case "ContinuedAsNew":
         return {
-          ...base,
-          executionId: this.nextExecutionId ?? this.instance.executionId,
+          executionId: this.nextExecutionId ?? executionId,
+          customStatus,
+          lastUpdatedAt,
           runtimeStatus: "ContinuedAsNew",
           // Present even when undefined: the new execution's input replaces the old one.
           input: completion.newInput,

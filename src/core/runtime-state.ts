@@ -92,7 +92,7 @@ export function runOrchestrationStep(
     executor.acknowledgeRecorded();
     result = executor.execute([], fresh);
   } else {
-    executor = new OrchestrationExecutor(fn, { ...options, instanceId: instance.instanceId });
+    executor = new OrchestrationExecutor(fn, { instanceId: instance.instanceId, ...options });
     result = executor.execute(past, fresh);
   }
   const isStarted = (e: HistoryEvent): e is ExecutionStartedEvent => e.kind === "ExecutionStarted";

@@ -62,7 +62,8 @@ export class ReplayCache {
   put(instanceId: string, executionId: string, warm: WarmInstance): void {
     if (this.capacity === 0) return;
     this.entries.delete(instanceId);
-    this.entries.set(instanceId, { ...warm, executionId });
+    const { executor, history, instance } = warm;
+    this.entries.set(instanceId, { executor, history, instance, executionId });
     if (this.entries.size > this.capacity) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);

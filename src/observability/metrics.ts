@@ -57,8 +57,8 @@ export class EngineMetrics {
     let failed = 0;
     for (const op of operations) if (op.failure) failed++;
     if (operations.length > failed)
-      this.entityOperations.add(operations.length - failed, { ...attributes, "refrain.failed": false });
-    if (failed > 0) this.entityOperations.add(failed, { ...attributes, "refrain.failed": true });
+      this.entityOperations.add(operations.length - failed, { "refrain.failed": false, ...attributes });
+    if (failed > 0) this.entityOperations.add(failed, { "refrain.failed": true, ...attributes });
   }
 
   /** Counts the start and end of executions in a committed step and its latency. */
@@ -67,7 +67,7 @@ export class EngineMetrics {
     this.checkpointDuration.record(durationMs, attributes);
     if (facts.isFirstStep) this.instancesStarted.add(1, attributes);
     if (facts.completion)
-      this.instancesEnded.add(1, { ...attributes, "refrain.status": facts.completion.status });
+      this.instancesEnded.add(1, { "refrain.status": facts.completion.status, ...attributes });
   }
 
   /** Records one activity invocation. */

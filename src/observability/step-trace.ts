@@ -72,7 +72,7 @@ export function traceStep(facts: StepFacts): void {
       start: timer.createdAt,
       end: facts.now,
       parent,
-      attributes: { ...base, [ATTR.taskId]: timer.timerId, "refrain.timer.fire_at": timer.fireAt },
+      attributes: { [ATTR.taskId]: timer.timerId, "refrain.timer.fire_at": timer.fireAt, ...base },
     });
   }
   for (const call of facts.entityCalls) {
@@ -112,7 +112,7 @@ export function traceStep(facts: StepFacts): void {
       start: event.raisedAt,
       end: facts.now,
       parent,
-      attributes: { ...base, "refrain.event.name": event.name },
+      attributes: { "refrain.event.name": event.name, ...base },
     });
   }
   const completion = facts.completion;
@@ -123,7 +123,7 @@ export function traceStep(facts: StepFacts): void {
     start: facts.started.timestamp,
     end: facts.now,
     parent: t.parent ? trace.setSpanContext(ROOT_CONTEXT, t.parent) : ROOT_CONTEXT,
-    attributes: { ...base, "refrain.execution_id": facts.executionId, "refrain.status": completion.status },
+    attributes: { "refrain.execution_id": facts.executionId, "refrain.status": completion.status, ...base },
     failure: completion.failure,
     ids: { traceId: t.traceId, spanId: t.spanId },
   });

@@ -321,7 +321,7 @@ export class HubState {
         token: lease.token,
         expiresAt: lease.expiresAt,
       },
-      task: stripUndefined({ ...copy(t.task), id, deliveryCount: t.deliveryCount }),
+      task: stripUndefined({ id, deliveryCount: t.deliveryCount, ...copy(t.task) }),
     };
   }
 }

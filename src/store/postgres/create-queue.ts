@@ -79,7 +79,7 @@ export class CreateQueue {
       order.map((i) => {
         const { instance, options } = batch[i]!;
         const item = instanceJson(instance);
-        return options.firstStep ? { ...item, firstStep: checkpointJson(options.firstStep) } : item;
+        return options.firstStep ? { firstStep: checkpointJson(options.firstStep), ...item } : item;
       }),
     );
     let result: CreateResult;

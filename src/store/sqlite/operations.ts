@@ -403,7 +403,7 @@ function writeSteps(
       const taskId = String(lastInsertRowid);
       claimed.push({
         lease: { hub, taskId, workerId, token, expiresAt },
-        task: { ...t, id: taskId, deliveryCount: 1 },
+        task: { id: taskId, deliveryCount: 1, ...t },
       });
       continue;
     }
