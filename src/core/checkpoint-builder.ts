@@ -149,7 +149,7 @@ export class CheckpointBuilder {
           lockSet: action.lockSet,
           position: 0,
         } as const;
-        this.events.push(makeEvent<EntityLockRequestedEvent>(now, { ...request, eventId: action.id }));
+        this.events.push(makeEvent<EntityLockRequestedEvent>(now, { eventId: action.id, ...request }));
         const message = makeEvent<EntityLockRequestedEvent>(now, {
           ...request,
           parentInstanceId: instance.instanceId,

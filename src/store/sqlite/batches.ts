@@ -245,8 +245,13 @@ export function completeBody(
           const claimed = writeCheckpoint(s, hub, row, next.checkpoint, batch, budget, next.historyLength);
           return committedWith(claimed, true);
         }
-        const message = { instanceId: task.instance_id, executionId: task.execution_id, event: result };
-        insertMessage(s, hub, { ...message, visibleAt: now }, batch);
+        const message = {
+          instanceId: task.instance_id,
+          executionId: task.execution_id,
+          event: result,
+          visibleAt: now,
+        };
+        insertMessage(s, hub, message, batch);
         return committedWith([], next ? false : undefined);
       }),
     );
