@@ -320,10 +320,10 @@ export function followingStepApplies(
 }
 
 /**
- * Writes a checkpoint of the instance whose row (as read in this transaction) is `row`, and
- * releases its lease. Returns the new activity tasks the budget claimed. `checkedLength` is the
- * history length the caller checked in this transaction for a step that needed no lease (a
- * following step, a first step): no message is waiting then.
+ * Writes the checkpoint of a step that needed no lease (a first step, a following step) of the
+ * instance whose row (as read in this transaction) is `row`, clearing any (expired) lease left on
+ * it. `checkedLength` is the history length the caller checked in this transaction, with no
+ * message waiting. Returns the new activity tasks the budget claimed.
  */
 export function writeCheckpoint(
   s: Statements,
@@ -332,7 +332,7 @@ export function writeCheckpoint(
   checkpoint: Checkpoint,
   batch: NotificationBatch,
   budget: ClaimBudget,
-  checkedLength?: number,
+  checkedLength: number,
 ): ActivityWorkItem[] {
   const instanceId = row.instance_id;
   const update = checkpoint.instance;
@@ -343,9 +343,8 @@ export function writeCheckpoint(
   } else {
     s.updateInstanceSameStatus.run(update.executionId, ...values);
   }
-  const length = checkedLength ?? historyLength(s, row.history_key);
-  const target = { instanceId, historyKey: row.history_key, length };
-  return writeSteps(s, hub, target, checkpoint, batch, budget, checkedLength !== undefined);
+  const target = { instanceId, historyKey: row.history_key, length: checkedLength };
+  return writeSteps(s, hub, target, checkpoint, batch, budget, true);
 }
 
 /** The instance a checkpoint's writes go to, with its stored history length before them. */
