@@ -131,26 +131,31 @@ export class OrchestrationDispatcher {
    * one when the read fails (rather than waiting for their leases to expire).
    */
   private async withCurrentMessages(held: OrchestrationWorkItem[]): Promise<OrchestrationWorkItem[]> {
-    const { store, hub } = this.rt;
-    const release = (items: OrchestrationWorkItem[]) =>
-      Promise.all(items.map((item) => store.abandonOrchestration(item.lease).catch(() => {})));
     let messages: InboxMessage[][];
     try {
       // Items are held only when the store can lease ahead, and so read held messages.
-      messages = await store.readLeasedMessages!(
-        hub,
+      messages = await this.rt.store.readLeasedMessages!(
+        this.rt.hub,
         held.map((item) => item.lease),
       );
     } catch (err) {
-      await release(held);
+      await this.release(held);
       throw err;
     }
-    const items = held.flatMap((item, i) => {
+    const items: OrchestrationWorkItem[] = [];
+    const empty: OrchestrationWorkItem[] = [];
+    for (const [i, item] of held.entries()) {
       const current = messages[i] ?? [];
-      return current.length > 0 ? [{ ...item, messages: current }] : [];
-    });
-    await release(held.filter((_, i) => (messages[i] ?? []).length === 0));
+      if (current.length > 0) items.push({ ...item, messages: current });
+      else empty.push(item);
+    }
+    await this.release(empty);
     return items;
+  }
+
+  /** Releases the leases of items that will not be stepped (errors ignored: leases also expire). */
+  private async release(items: readonly OrchestrationWorkItem[]): Promise<void> {
+    await Promise.all(items.map((item) => this.rt.store.abandonOrchestration(item.lease).catch(() => {})));
   }
 
   /** Starts leasing. */
@@ -168,8 +173,7 @@ export class OrchestrationDispatcher {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.loop.stopLeasing();
-    const held = this.ahead?.takeAll() ?? [];
-    await Promise.all(held.map((item) => this.rt.store.abandonOrchestration(item.lease).catch(() => {})));
+    await this.release(this.ahead?.takeAll() ?? []);
     await this.loop.drain();
   }
 
