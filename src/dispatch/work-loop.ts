@@ -88,7 +88,9 @@ export class WorkLoop<T> {
   adopt(items: readonly T[], reserved: number): void {
     this.reserved -= reserved;
     for (const item of items) this.track(item);
-    if (items.length < reserved && this.saturated) this.wake();
+    // Slots given back unused are not new work: the loop resumes its polling where it was, rather
+    // than from the shortest interval (a stream of commits would otherwise keep it polling fast).
+    if (items.length < reserved && this.saturated) this.resume();
     this.adopted?.();
   }
 
@@ -103,6 +105,11 @@ export class WorkLoop<T> {
   wake(): void {
     this.wakeRequested = true;
     this.idleMs = MIN_IDLE_MS;
+    this.resume();
+  }
+
+  /** Ends the current sleep, if any, leaving the polling interval as it is. */
+  private resume(): void {
     const signal = this.wakeSignal;
     this.wakeSignal = undefined;
     signal?.();

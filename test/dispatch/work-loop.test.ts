@@ -115,3 +115,33 @@ test("an idle loop sleeps until the next due time, polls for held work, and retr
     assert.equal(idleSleepMs(due, now, lastLease, poll), expected, what);
   }
 });
+
+test("slots reserved and given back unused do not reset an idle loop's polling interval", async () => {
+  let fetches = 0;
+  const loop = new WorkLoop<number>({
+    name: "test",
+    concurrency: 4,
+    fetch: async () => {
+      fetches++;
+      return [];
+    },
+    process: async () => {},
+    nextDue: async () => undefined,
+    maxIdleMs: 200,
+    onError: (err) => assert.fail(String(err)),
+  });
+  loop.start();
+  // A stream of back-to-back commits, each reserving every free slot and claiming nothing.
+  const end = Date.now() + 600;
+  while (Date.now() < end) {
+    const reserved = loop.reserve();
+    await new Promise((r) => setTimeout(r, 4));
+    loop.adopt([], reserved);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await loop.stopLeasing();
+  await loop.drain();
+  // Backing off from 20 ms to 200 ms, 600 ms hold about six polls; restarting at 20 ms after each
+  // commit would make it about thirty. (A slow machine only makes fewer.)
+  assert.ok(fetches <= 12, `an idle loop polled ${fetches} times in 600 ms of unused reservations`);
+});
