@@ -331,8 +331,8 @@ export class TaskHub implements NameRegistry {
         activities.wake();
         entities.wake();
       } else if (n.kind === "orchestration-work") {
-        if (n.instanceId.startsWith("@")) entities.wake();
-        else orchestrations.wake(n.instanceId);
+        if (n.instanceId.startsWith("@")) entities.wake(n.visibleAt);
+        else orchestrations.wake(n.instanceId, n.visibleAt);
       } else if (n.kind === "activity-work") activities.wake();
     });
     const gauges = new QueueGauges(this.store, this.name);

@@ -54,9 +54,10 @@ export class EntityDispatcher {
     if (this.names.length > 0) this.loop.start();
   }
 
-  /** New work may be available. */
-  wake(): void {
-    this.loop.wake();
+  /** New work may be available (from `visibleAt` on, when given: a scheduled signal). */
+  wake(visibleAt?: number): void {
+    if (visibleAt !== undefined && visibleAt > Date.now()) this.loop.wakeAt(visibleAt);
+    else this.loop.wake();
   }
 
   /** Stops leasing and waits for in-flight batches to commit. */

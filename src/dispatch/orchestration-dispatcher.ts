@@ -163,10 +163,18 @@ export class OrchestrationDispatcher {
     if (this.names.length > 0) this.loop.start();
   }
 
-  /** New work may be available (for `instanceId`, when given: if it is held ahead, it is due now). */
-  wake(instanceId?: string): void {
-    if (instanceId !== undefined) this.ahead?.expedite(instanceId);
-    this.loop.wake();
+  /**
+   * New work may be available: for `instanceId`, when given (if it is held ahead, it is due now),
+   * and from `visibleAt` on, when given and later than now (the loop wakes in time for it, early
+   * enough to lease it ahead, and leases nothing before).
+   */
+  wake(instanceId?: string, visibleAt?: number): void {
+    const held = instanceId !== undefined && this.ahead?.expedite(instanceId) === true;
+    if (!held && visibleAt !== undefined && visibleAt > Date.now()) {
+      this.loop.wakeAt(this.ahead ? visibleAt - this.rt.lookAheadMs : visibleAt);
+    } else {
+      this.loop.wake();
+    }
   }
 
   /** Stops leasing and waits for in-flight steps (they are short) to commit. */

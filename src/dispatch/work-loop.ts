@@ -1,7 +1,8 @@
 /**
  * A work loop: leases items in batches while below its concurrency limit, processes them concurrently, and
  * sleeps when idle until the next known due time, an in-process wake-up, or a polling deadline
- * (the fallback for work written by other processes), whichever comes first. Items leased
+ * (the fallback for work written by other processes), whichever comes first. Work announced as
+ * visible only later (`wakeAt`) shortens the idle sleep instead of starting a fetch. Items leased
  * elsewhere (claimed by a commit) join through `reserve` and `adopt`, within the same limit.
  */
 
@@ -52,7 +53,13 @@ export class WorkLoop<T> {
   private busy = 0;
   /** Every item not yet finished, holding a slot or not (`drain` waits for them). */
   private readonly unfinished = new Set<Promise<void>>();
+  /** Ends the current sleep; set while the loop sleeps. */
   private wakeSignal: (() => void) | undefined;
+  /** The current sleep's timer, and when it ends (infinity: only a wake-up ends it). */
+  private sleepTimer: ReturnType<typeof setTimeout> | undefined;
+  private sleepEnd = Number.POSITIVE_INFINITY;
+  /** The earliest time given to `wakeAt` since the last fetch began. */
+  private wakeHint: number | undefined;
   private wakeRequested = false;
   /** True while the loop waits for a free slot. */
   private saturated = false;
@@ -108,6 +115,15 @@ export class WorkLoop<T> {
     this.resume();
   }
 
+  /**
+   * Work becomes visible at `time` (ms): an idle sleep ends then at the latest, and no fetch runs
+   * before. (A fetch that begins meanwhile is followed by the due-time query, which sees it.)
+   */
+  wakeAt(time: number): void {
+    if (this.wakeHint === undefined || time < this.wakeHint) this.wakeHint = time;
+    if (!this.saturated) this.endSleepBy(time);
+  }
+
   /** Ends the current sleep, if any, leaving the polling interval as it is. */
   private resume(): void {
     const signal = this.wakeSignal;
@@ -142,6 +158,7 @@ export class WorkLoop<T> {
         while (this.running && this.free > 0) {
           const free = this.free;
           this.lastFetchAt = Date.now();
+          this.wakeHint = undefined;
           const items = await this.options.fetch(free);
           for (const item of items) this.track(item);
           leased += items.length;
@@ -153,7 +170,7 @@ export class WorkLoop<T> {
       if (!this.running) break;
       if (this.free <= 0) {
         this.saturated = true;
-        await this.sleep(Number.POSITIVE_INFINITY);
+        await this.sleep(Number.POSITIVE_INFINITY, false);
         this.saturated = false;
         // Items finish in groups (a group commit settles many at once): let the rest of this turn
         // free their slots, so the next lease takes a batch rather than one item at a time.
@@ -168,7 +185,7 @@ export class WorkLoop<T> {
         await new Promise((resolve) => setImmediate(resolve));
       }
       if (this.wakeRequested) continue;
-      await this.sleep(await this.idleDelay());
+      await this.sleep(await this.idleDelay(), true);
     }
   }
 
@@ -204,17 +221,29 @@ export class WorkLoop<T> {
     return idleSleepMs(due, Date.now(), this.lastFetchAt, poll);
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** Sleeps `ms` (infinity: until woken); an `idle` sleep also ends at a `wakeAt` time. */
+  private sleep(ms: number, idle: boolean): Promise<void> {
     if (this.wakeRequested || !this.running) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = Number.isFinite(ms) ? setTimeout(finish, Math.max(0, ms)) : undefined;
-      const self = this;
-      function finish(): void {
-        if (timer) clearTimeout(timer);
-        if (self.wakeSignal === finish) self.wakeSignal = undefined;
+      const finish = (): void => {
+        clearTimeout(this.sleepTimer);
+        this.sleepTimer = undefined;
+        this.sleepEnd = Number.POSITIVE_INFINITY;
+        if (this.wakeSignal === finish) this.wakeSignal = undefined;
         resolve();
-      }
+      };
       this.wakeSignal = finish;
+      if (Number.isFinite(ms)) this.endSleepBy(Date.now() + Math.max(0, ms));
+      if (idle && this.wakeHint !== undefined) this.endSleepBy(this.wakeHint);
     });
+  }
+
+  /** Makes the current sleep, if any, end by `time`. */
+  private endSleepBy(time: number): void {
+    const finish = this.wakeSignal;
+    if (!finish || time >= this.sleepEnd) return;
+    clearTimeout(this.sleepTimer);
+    this.sleepEnd = time;
+    this.sleepTimer = setTimeout(finish, Math.max(0, time - Date.now()));
   }
 }

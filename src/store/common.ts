@@ -303,13 +303,15 @@ export class NotificationHub {
 
 /** Collects the notifications of one operation, without duplicates, to emit after it commits. */
 export class NotificationBatch {
-  private readonly work = new Set<string>();
+  /** Instances with new messages, each with the earliest one's visibleAt (0: visible now). */
+  private readonly work = new Map<string, number>();
   private activity = false;
   private readonly updated = new Map<string, RuntimeStatus>();
 
-  /** An inbox message was added for the instance. */
-  orchestrationWork(instanceId: string): void {
-    this.work.add(instanceId);
+  /** An inbox message was added for the instance, visible from `visibleAt` (default: now). */
+  orchestrationWork(instanceId: string, visibleAt = 0): void {
+    const earliest = this.work.get(instanceId);
+    if (earliest === undefined || visibleAt < earliest) this.work.set(instanceId, visibleAt);
   }
 
   /** Activity tasks were added or released. */
@@ -328,7 +330,14 @@ export class NotificationBatch {
     for (const [instanceId, runtimeStatus] of this.updated) {
       out.push({ kind: "instance-updated", instanceId, runtimeStatus });
     }
-    for (const instanceId of this.work) out.push({ kind: "orchestration-work", instanceId });
+    const now = Date.now();
+    for (const [instanceId, visibleAt] of this.work) {
+      out.push(
+        visibleAt > now
+          ? { kind: "orchestration-work", instanceId, visibleAt }
+          : { kind: "orchestration-work", instanceId },
+      );
+    }
     if (this.activity) out.push({ kind: "activity-work" });
     return out;
   }

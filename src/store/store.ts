@@ -197,7 +197,12 @@ export interface InstancePage {
 
 /** Something changed that a waiting worker or client may care about. */
 export type StoreNotification =
-  | { kind: "orchestration-work"; instanceId: string }
+  /**
+   * The instance has a new inbox message. `visibleAt` (ms) is present when the message becomes
+   * visible only later (a durable timer, a scheduled start or event): nothing is to be leased
+   * before then.
+   */
+  | { kind: "orchestration-work"; instanceId: string; visibleAt?: number }
   | { kind: "activity-work" }
   | { kind: "instance-updated"; instanceId: string; runtimeStatus: RuntimeStatus }
   /**

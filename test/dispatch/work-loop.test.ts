@@ -145,3 +145,39 @@ test("slots reserved and given back unused do not reset an idle loop's polling i
   // commit would make it about thirty. (A slow machine only makes fewer.)
   assert.ok(fetches <= 12, `an idle loop polled ${fetches} times in 600 ms of unused reservations`);
 });
+
+test("work announced for later ends an idle sleep at its time, with no fetch before", async () => {
+  const fetchedAt: number[] = [];
+  let announceDuringFetch: number | undefined;
+  const loop: WorkLoop<number> = new WorkLoop<number>({
+    name: "test",
+    concurrency: 2,
+    fetch: async () => {
+      fetchedAt.push(Date.now());
+      if (announceDuringFetch !== undefined) loop.wakeAt(Date.now() + announceDuringFetch);
+      announceDuringFetch = undefined;
+      return [];
+    },
+    process: async () => {},
+    nextDue: async () => undefined,
+    maxIdleMs: 60_000,
+    onError: (err) => assert.fail(String(err)),
+  });
+  loop.start();
+  // Idle polls back off from 20 ms: after 1.3 s the loop is in a sleep of 1,280 ms.
+  await new Promise((r) => setTimeout(r, 1_300));
+  const polls = fetchedAt.length;
+  const announced = Date.now();
+  announceDuringFetch = 150;
+  loop.wakeAt(announced + 200);
+  await until(() => fetchedAt.length === polls + 1, "a fetch at the announced time");
+  const woke = fetchedAt[polls]!;
+  assert.ok(woke >= announced + 195, `no fetch before the announced time (${woke - announced} ms)`);
+  assert.ok(woke < announced + 1_000, `the sleep ended at the announced time (${woke - announced} ms)`);
+  // Announced while a fetch ran: the sleep after it ends at that time, not at the next poll.
+  await until(() => fetchedAt.length === polls + 2, "a fetch at the time announced during the last one");
+  const next = fetchedAt[polls + 1]! - woke;
+  assert.ok(next >= 145 && next < 1_500, `the next fetch came ${next} ms later`);
+  await loop.stopLeasing();
+  await loop.drain();
+});

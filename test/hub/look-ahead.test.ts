@@ -94,6 +94,34 @@ for (const kind of STORE_KINDS) {
       }
     });
 
+    test("a timer set while the worker idles wakes it in time to lease ahead, and nothing is leased before", async () => {
+      const { store, heldAhead } = spiedStore(env);
+      const leasedAt: number[] = [];
+      const lease = store.leaseOrchestrations.bind(store);
+      store.leaseOrchestrations = (...args) => {
+        leasedAt.push(Date.now());
+        return lease(...args);
+      };
+      const leaseAhead = store.leaseOrchestrationsAhead!.bind(store);
+      store.leaseOrchestrationsAhead = (...args) => {
+        leasedAt.push(Date.now());
+        return leaseAhead(...args);
+      };
+      const hub = register(env.hub({ store, lookAheadMs: 200, maxIdleMs: 60_000 }));
+      await hub.start();
+      // Idle polls back off from 20 ms: after 1.5 s the loop is in a sleep that ends after 2.5 s.
+      await new Promise((r) => setTimeout(r, 1_500));
+      const created = Date.now();
+      const id = await hub.client.startNew("Sleeper", { input: 700 });
+      const done = await hub.client.waitForCompletion(id, { timeoutMs: 10_000 });
+      assert.equal(done.runtimeStatus, "Completed");
+      assert.ok(heldAhead.has(id), "leased ahead of its due time");
+      const early = leasedAt.filter((t) => t >= created && t < created + 450).map((t) => t - created);
+      assert.deepStrictEqual(early, [], "no lease before the look-ahead window opens (ms after the start)");
+      const status = await hub.client.getStatus(id, { showHistory: true });
+      assert.ok(firedStepAt(status!) >= Date.parse(done.output as string), "fired at or after its due time");
+    });
+
     test("an event raised in this process for an instance held ahead is handled at once", async () => {
       const { client, heldAhead } = await spiedHub(env, 2_000);
       const id = await client.startNew("EventOrTimer", { input: 1_500 });

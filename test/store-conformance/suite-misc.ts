@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { StoreNotification } from "../../src/store/store.js";
+import type { OrchestrationWorkItem, StoreNotification } from "../../src/store/store.js";
 import { eventually } from "../hub/fixtures.js";
 import {
   ACT,
@@ -139,6 +139,52 @@ export function miscTests(h: StoreHarness): void {
       unsubscribe();
       await h.store.appendMessage(HUB, eventMessage("a", "after"));
       assert.deepStrictEqual(seen, []);
+    });
+
+    test("work visible only later is announced with its visibleAt", async () => {
+      const seen: StoreNotification[] = [];
+      h.store.subscribe(HUB, (n) => seen.push(n));
+      const work = (): string[] =>
+        seen
+          .splice(0)
+          .flatMap((n) =>
+            n.kind === "orchestration-work" ? [`${n.instanceId}@${n.visibleAt ?? "now"}`] : [],
+          )
+          .sort();
+      const later = Date.now() + 60_000;
+      await h.store.createInstance(HUB, newInstance("scheduled", { visibleAt: later }));
+      assert.deepStrictEqual(work(), [`scheduled@${later}`]);
+      await h.store.appendMessage(HUB, eventMessage("scheduled", "soon", later + 1));
+      assert.deepStrictEqual(work(), [`scheduled@${later + 1}`]);
+      await h.store.createInstance(HUB, newInstance("t1"));
+      assert.deepStrictEqual(work(), ["t1@now"]);
+      await h.store.appendMessage(HUB, eventMessage("t1", "now"));
+      assert.deepStrictEqual(work(), ["t1@now"]);
+
+      // Steps committed one by one and in a batch, each setting a timer (a message to itself, which
+      // also leaves its instance with a message after the step), one also messaging "scheduled".
+      const ids = ["t1", "t2", "t3", "t4", "t5"];
+      for (const id of ids.slice(1)) await h.store.createInstance(HUB, newInstance(id));
+      work();
+      const single = await leaseOrchestration(h.store);
+      const batch = await h.store.leaseOrchestrations(HUB, WORKER, [ORCH], LONG_LEASE, { max: 10 });
+      assert.deepStrictEqual([single, ...batch].map((item) => item.instance.instanceId).sort(), ids);
+      const timerFor = (item: OrchestrationWorkItem) =>
+        eventMessage(item.instance.instanceId, "timer", later + 2);
+      await h.store.commitOrchestration(
+        single.lease,
+        checkpointFor(single, { messages: [timerFor(single), eventMessage("scheduled", "x")] }),
+      );
+      await h.store.commitOrchestrations(
+        HUB,
+        batch.map((item) => ({
+          lease: item.lease,
+          checkpoint: checkpointFor(item, { messages: [timerFor(item)] }),
+        })),
+      );
+      const expected = [...ids.map((id) => `${id}@${later + 2}`), "scheduled@now"].sort();
+      await eventually("every step's notification", () => seen.length >= expected.length);
+      assert.deepStrictEqual(work(), expected);
     });
 
     test("a failed call notifies nothing", async () => {

@@ -139,6 +139,11 @@ export class HubState {
     return this.inboxByInstance.has(instanceId);
   }
 
+  /** When the instance's first inbox message becomes visible; undefined when it has none. */
+  firstMessageAt(instanceId: string): number | undefined {
+    return this.inboxByInstance.get(instanceId)?.[0]?.visibleAt;
+  }
+
   /** The instance's messages visible at `now`, oldest first. */
   visibleMessages(instanceId: string, now: number): StoredMessage[] {
     const list = this.inboxByInstance.get(instanceId) ?? [];
@@ -241,7 +246,7 @@ export class HubState {
       while (at > 0 && compareMessages(list[at - 1]!, stored) > 0) at--;
       list.splice(at, 0, stored);
     }
-    batch.orchestrationWork(message.instanceId);
+    batch.orchestrationWork(message.instanceId, message.visibleAt);
   }
 
   /**
@@ -294,7 +299,8 @@ export class HubState {
         this.insertInstance(child, batch);
       }
     }
-    if (this.hasMessages(instanceId)) batch.orchestrationWork(instanceId);
+    const first = this.firstMessageAt(instanceId);
+    if (first !== undefined) batch.orchestrationWork(instanceId, first);
     return claimed;
   }
 

@@ -240,7 +240,8 @@ export function checkpointFunctions(s: string): string {
       INSERT INTO ${s}.inbox (hub, instance_id, execution_id, event, visible_at)
         SELECT p_hub, m.v->>'instanceId', m.v->>'executionId', m.v->>'event', (m.v->>'visibleAt')::bigint
         FROM jsonb_array_elements(p_cp->'messages') WITH ORDINALITY AS m(v, ord) ORDER BY m.ord;
-      v_notes := v_notes || (SELECT jsonb_agg(DISTINCT ${s}.refrain_work(m.v->>'instanceId'))
+      v_notes := v_notes || (SELECT jsonb_agg(DISTINCT ${s}.refrain_work(m.v->>'instanceId',
+          (m.v->>'visibleAt')::bigint, p_now))
         FROM jsonb_array_elements(p_cp->'messages') AS m(v));
     END IF;
     IF jsonb_array_length(p_cp->'children') > 0 THEN
@@ -269,9 +270,12 @@ export function checkpointFunctions(s: string): string {
       v_notes := v_notes || ${s}.refrain_insert_instances(p_hub, v_new, v_replace)
         || COALESCE((SELECT jsonb_agg(DISTINCT ${s}.refrain_work(r->>'instanceId')) FROM unnest(v_replies) AS r), '[]');
     END IF;
-    -- Messages that arrived while the lease was held (a step computed ahead saw none visible).
-    IF p_expect IS NULL AND EXISTS (SELECT 1 FROM ${s}.inbox WHERE hub = p_hub AND instance_id = p_instance_id) THEN
-      v_notes := v_notes || ${s}.refrain_work(p_instance_id);
+    -- Messages that arrived while the lease was held (a step computed ahead saw none visible), or
+    -- that the step sent itself (its timers): announced from the first one's visible time.
+    IF p_expect IS NULL THEN
+      v_notes := v_notes || COALESCE((SELECT jsonb_agg(${s}.refrain_work(p_instance_id, f.at, p_now))
+        FROM (SELECT MIN(m.visible_at) AS at FROM ${s}.inbox m WHERE m.hub = p_hub AND m.instance_id = p_instance_id) f
+        WHERE f.at IS NOT NULL), '[]');
     END IF;
     RETURN jsonb_build_object('notes', v_notes, 'claimed', v_claimed);
   END $$;

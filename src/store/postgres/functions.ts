@@ -42,6 +42,14 @@ const HELPERS = (s: string, channel: string): string => `
     SELECT jsonb_build_object('kind', 'orchestration-work', 'instanceId', p_instance_id)
   $$;
 
+  -- The work note of a message visible from p_visible_at: it carries that time when it is after p_now.
+  CREATE OR REPLACE FUNCTION ${s}.refrain_work(p_instance_id text, p_visible_at bigint, p_now bigint)
+  RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN p_visible_at > p_now
+      THEN jsonb_build_object('kind', 'orchestration-work', 'instanceId', p_instance_id, 'visibleAt', p_visible_at)
+      ELSE jsonb_build_object('kind', 'orchestration-work', 'instanceId', p_instance_id) END
+  $$;
+
   CREATE OR REPLACE FUNCTION ${s}.refrain_delete_instance(p_hub text, p_id text) RETURNS void ${FN} AS $$
   BEGIN
     DELETE FROM ${s}.instances WHERE hub = p_hub AND instance_id = p_id;
@@ -104,7 +112,8 @@ const HELPERS = (s: string, channel: string): string => `
     RETURN (SELECT jsonb_agg(n) FROM (
       SELECT jsonb_build_object('kind', 'instance-updated', 'instanceId', i->>'instanceId', 'runtimeStatus', 'Pending') AS n
         FROM unnest(p_items) AS i
-      UNION ALL SELECT ${s}.refrain_work(i->>'instanceId') FROM unnest(p_items) AS i WHERE NOT (i ? 'firstStep'))
+      UNION ALL SELECT ${s}.refrain_work(i->>'instanceId', (i->>'visibleAt')::bigint, (i->>'createdAt')::bigint)
+        FROM unnest(p_items) AS i WHERE NOT (i ? 'firstStep'))
       AS notes);
   END $$;
 
@@ -203,7 +212,7 @@ const ENTRY_POINTS = (s: string): string => `
     p_from text, p_to text, p_now bigint, p_key text) RETURNS jsonb ${FN} AS $$
   DECLARE
     v_status text;
-    v_notes jsonb := jsonb_build_array(${s}.refrain_work(p_m->>'instanceId'));
+    v_notes jsonb := jsonb_build_array(${s}.refrain_work(p_m->>'instanceId', (p_m->>'visibleAt')::bigint, p_now));
   BEGIN
     IF p_to IS NOT NULL THEN
       v_notes := v_notes || jsonb_build_object('kind', 'instance-updated', 'instanceId', p_m->>'instanceId',

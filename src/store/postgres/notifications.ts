@@ -46,6 +46,7 @@ function parsePayload(
     kind?: unknown;
     instanceId?: unknown;
     runtimeStatus?: unknown;
+    visibleAt?: unknown;
   };
   if (typeof v?.hub !== "string" || typeof v.kind !== "string" || !KINDS.has(v.kind)) return undefined;
   const origin = typeof v.origin === "string" ? v.origin : "";
@@ -54,7 +55,9 @@ function parsePayload(
     v.kind === "activity-work"
       ? { kind: "activity-work" }
       : v.kind === "orchestration-work"
-        ? { kind: "orchestration-work", instanceId }
+        ? typeof v.visibleAt === "number" && Number.isFinite(v.visibleAt)
+          ? { kind: "orchestration-work", instanceId, visibleAt: v.visibleAt }
+          : { kind: "orchestration-work", instanceId }
         : { kind: "instance-updated", instanceId, runtimeStatus: v.runtimeStatus as RuntimeStatus };
   return { hub: v.hub, origin, n };
 }

@@ -86,7 +86,7 @@ export function toNotifications(notes: unknown): StoreNotification[] {
   const batch = new NotificationBatch();
   for (const n of Array.isArray(notes) ? (notes as StoreNotification[]) : []) {
     if (n.kind === "instance-updated") batch.instanceUpdated(n.instanceId, n.runtimeStatus);
-    else if (n.kind === "orchestration-work") batch.orchestrationWork(n.instanceId);
+    else if (n.kind === "orchestration-work") batch.orchestrationWork(n.instanceId, n.visibleAt);
     else batch.activityWork();
   }
   return batch.toList();

@@ -163,6 +163,11 @@ export const MIGRATIONS: readonly Migration[] = [
       `DROP FUNCTION IF EXISTS ${s}.refrain_lease_orchestrations(text, text, text[], boolean, bigint, bigint, integer);\n` +
       storeFunctions(s, channel),
   },
+  {
+    version: 9,
+    description: "work notifications of messages visible later carry their visibleAt",
+    sql: storeFunctions,
+  },
 ];
 
 /** The schema version this code creates and understands. */

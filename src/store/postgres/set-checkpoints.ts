@@ -206,12 +206,12 @@ export function setCheckpointFunctions(s: string): string {
           'instanceId', o.v->>'id', 'runtimeStatus', o.cp->'instance'->>'runtimeStatus') AS note
         FROM ${OK_ITEMS} AS o WHERE (o.v->>'changed')::boolean
       UNION ALL
-      SELECT DISTINCT 1, 0, ${s}.refrain_work(m.v->>'instanceId')
+      SELECT DISTINCT 1, 0, ${s}.refrain_work(m.v->>'instanceId', (m.v->>'visibleAt')::bigint, p_now)
         FROM ${OK_ITEMS} AS o, jsonb_array_elements(COALESCE(o.cp->'messages', '[]')) AS m(v)
       UNION ALL
-      SELECT 1, 0, ${s}.refrain_work(o.v->>'id') FROM jsonb_array_elements(v_ok) AS o(v)
-        WHERE (o.v->>'leased')::boolean
-          AND EXISTS (SELECT 1 FROM ${s}.inbox m WHERE m.hub = p_hub AND m.instance_id = o.v->>'id')
+      SELECT 1, 0, ${s}.refrain_work(o.v->>'id', f.at, p_now) FROM jsonb_array_elements(v_ok) AS o(v),
+        LATERAL (SELECT MIN(m.visible_at) AS at FROM ${s}.inbox m WHERE m.hub = p_hub AND m.instance_id = o.v->>'id') f
+        WHERE (o.v->>'leased')::boolean AND f.at IS NOT NULL
       UNION ALL
       SELECT 2, 0, jsonb_build_object('kind', 'activity-work') WHERE v_unclaimed > 0
     ) AS n;

@@ -203,7 +203,7 @@ export function insertMessage(
     JSON.stringify(message.event),
     message.visibleAt,
   );
-  batch.orchestrationWork(message.instanceId);
+  batch.orchestrationWork(message.instanceId, message.visibleAt);
 }
 
 /**
@@ -418,7 +418,10 @@ function writeSteps(
       insertInstance(s, hub, child, batch, existing !== undefined);
     }
   }
-  // Messages that arrived while the lease was held.
-  if (!noneWaiting && s.hasMessages.get(hub, instanceId)) batch.orchestrationWork(instanceId);
+  // Messages that arrived while the lease was held, or that the step sent itself (its timers).
+  if (!noneWaiting) {
+    const first = (s.firstMessageAt.get(hub, instanceId) as { at: number | null }).at;
+    if (first !== null) batch.orchestrationWork(instanceId, first);
+  }
   return claimed;
 }

@@ -138,6 +138,7 @@ const SQL = {
   visibleMessages:
     "SELECT * FROM inbox WHERE hub = ? AND instance_id = ? AND visible_at <= ? ORDER BY visible_at, id",
   hasMessages: "SELECT 1 FROM inbox WHERE hub = ? AND instance_id = ? LIMIT 1",
+  firstMessageAt: "SELECT MIN(visible_at) AS at FROM inbox WHERE hub = ? AND instance_id = ?",
   // The visible time of the instance's first message after a given time (NULL: none).
   nextMessageAfter:
     "SELECT MIN(visible_at) AS t FROM inbox WHERE hub = ? AND instance_id = ? AND visible_at > ?",
