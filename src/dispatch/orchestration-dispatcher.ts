@@ -27,6 +27,7 @@ import { propagateTraceContext, traceStep } from "../observability/step-trace.js
 import type {
   ActivityTask,
   FollowingStep,
+  LeaseOptions,
   NewInstance,
   OrchestrationLease,
   OrchestrationWorkItem,
@@ -91,7 +92,8 @@ export class OrchestrationDispatcher {
     this.ahead = lookAheadFor(
       rt,
       concurrency,
-      (max) => this.lease(max, true),
+      this.names,
+      (max) => this.leaseOptions(max),
       () => this.storeDue(),
     );
     this.loop = new WorkLoop({
@@ -109,20 +111,25 @@ export class OrchestrationDispatcher {
     return this.rt.store.nextWakeUp(this.rt.hub, this.names, []);
   }
 
-  /** Leases up to `max` instances with messages due now or, `ahead`, within the look-ahead window. */
-  private lease(max: number, ahead: boolean): Promise<OrchestrationWorkItem[]> {
-    const { store, hub, workerId, leaseMs, lookAheadMs } = this.rt;
-    const options = { max, known: (id: string) => this.cache.known(id) };
-    return ahead && store.leaseOrchestrationsAhead
-      ? store.leaseOrchestrationsAhead(hub, workerId, this.names, leaseMs, lookAheadMs, options)
-      : store.leaseOrchestrations(hub, workerId, this.names, leaseMs, options);
+  /** Lease options for up to `max` instances, leaving out the histories the replay cache holds. */
+  private leaseOptions(max: number): LeaseOptions {
+    return { max, known: (id: string) => this.cache.known(id) };
   }
 
   /** Up to `max` work items: held ones come due first (their messages read again), then new leases. */
   private async fetch(max: number): Promise<OrchestrationWorkItem[]> {
     const held = this.ahead?.takeDue(max) ?? [];
     const items = held.length > 0 ? await this.withCurrentMessages(held) : [];
-    return items.length < max ? items.concat(await this.lease(max - items.length, false)) : items;
+    if (items.length >= max) return items;
+    const { store, hub, workerId, leaseMs } = this.rt;
+    const leased = await store.leaseOrchestrations(
+      hub,
+      workerId,
+      this.names,
+      leaseMs,
+      this.leaseOptions(max - items.length),
+    );
+    return items.concat(leased);
   }
 
   /**
@@ -379,16 +386,18 @@ const LOOK_AHEAD_BATCH_PER_SLOT = 10;
 function lookAheadFor(
   rt: HubRuntime,
   concurrency: number,
-  lease: (max: number) => Promise<OrchestrationWorkItem[]>,
+  names: string[],
+  leaseOptions: (max: number) => LeaseOptions,
   storeDue: () => Promise<number | undefined>,
 ): LookAhead<OrchestrationWorkItem> | undefined {
-  const { store, lookAheadMs } = rt;
-  if (lookAheadMs <= 0 || !store.leaseOrchestrationsAhead || !store.readLeasedMessages) return undefined;
+  const { store, hub, workerId, leaseMs, lookAheadMs } = rt;
+  const leaseAhead = store.leaseOrchestrationsAhead?.bind(store);
+  if (lookAheadMs <= 0 || !leaseAhead || !store.readLeasedMessages) return undefined;
   return new LookAhead({
     windowMs: lookAheadMs,
     capacity: concurrency * LOOK_AHEAD_ITEMS_PER_SLOT,
     batch: concurrency * LOOK_AHEAD_BATCH_PER_SLOT,
-    lease,
+    lease: (max) => leaseAhead(hub, workerId, names, leaseMs, lookAheadMs, leaseOptions(max)),
     dueAt: (item) => item.messages[0]?.visibleAt ?? 0,
     key: (item) => item.instance.instanceId,
     storeDue,
