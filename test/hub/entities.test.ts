@@ -158,6 +158,35 @@ for (const kind of STORE_KINDS) {
       assert.equal(total, 11);
     });
 
+    test("a scheduled signal wakes an idle entity worker at its time, and nothing is leased before", async () => {
+      const store = env.store();
+      const entityLeases: number[] = [];
+      const lease = store.leaseOrchestrations.bind(store);
+      store.leaseOrchestrations = (hubName, worker, names, leaseMs, options) => {
+        if (names.some((name) => name.startsWith("@"))) entityLeases.push(Date.now());
+        return lease(hubName, worker, names, leaseMs, options);
+      };
+      const hub = await entityHub(env.hub({ store, maxIdleMs: 60_000 }));
+      // Idle polls back off from 20 ms: after 1.5 s the loop is in a sleep that ends after 2.5 s.
+      await new Promise((r) => setTimeout(r, 1_500));
+      const id = new EntityId("Counter", "woken");
+      const signalled = Date.now();
+      const at = new Date(signalled + 500);
+      await hub.client.signalEntity(id, "add", 5, { signalTime: at });
+      await eventually(
+        "the scheduled signal",
+        async () => (await hub.client.readEntityState(id)).entityExists,
+      );
+      const early = entityLeases
+        .filter((t) => t >= signalled && t < at.getTime() - 50)
+        .map((t) => t - signalled);
+      assert.deepStrictEqual(
+        early,
+        [],
+        "no entity lease between the signal and its time (ms after the signal)",
+      );
+    });
+
     test("destructOnExit deletes the state; cleanEntityStorage then removes the empty entity", async () => {
       const hub = await entityHub(env.hub());
       const id = new EntityId("List", "temp");
