@@ -116,21 +116,27 @@ test("an idle loop sleeps until the next due time, polls for held work, and retr
   }
 });
 
-test("slots reserved and given back unused do not reset an idle loop's polling interval", async () => {
-  let fetches = 0;
-  const loop = new WorkLoop<number>({
+/** A started loop that never finds work: `onFetch` is called at each fetch. */
+function idleLoop(maxIdleMs: number, onFetch: (loop: WorkLoop<number>) => void): WorkLoop<number> {
+  const loop: WorkLoop<number> = new WorkLoop<number>({
     name: "test",
-    concurrency: 4,
+    concurrency: 2,
     fetch: async () => {
-      fetches++;
+      onFetch(loop);
       return [];
     },
     process: async () => {},
     nextDue: async () => undefined,
-    maxIdleMs: 200,
+    maxIdleMs,
     onError: (err) => assert.fail(String(err)),
   });
   loop.start();
+  return loop;
+}
+
+test("slots reserved and given back unused do not reset an idle loop's polling interval", async () => {
+  let fetches = 0;
+  const loop = idleLoop(200, () => fetches++);
   // A stream of back-to-back commits, each reserving every free slot and claiming nothing.
   const end = Date.now() + 600;
   while (Date.now() < end) {
@@ -149,21 +155,11 @@ test("slots reserved and given back unused do not reset an idle loop's polling i
 test("work announced for later ends an idle sleep at its time, with no fetch before", async () => {
   const fetchedAt: number[] = [];
   let announceDuringFetch: number | undefined;
-  const loop: WorkLoop<number> = new WorkLoop<number>({
-    name: "test",
-    concurrency: 2,
-    fetch: async () => {
-      fetchedAt.push(Date.now());
-      if (announceDuringFetch !== undefined) loop.wakeAt(Date.now() + announceDuringFetch);
-      announceDuringFetch = undefined;
-      return [];
-    },
-    process: async () => {},
-    nextDue: async () => undefined,
-    maxIdleMs: 60_000,
-    onError: (err) => assert.fail(String(err)),
+  const loop = idleLoop(60_000, (self) => {
+    fetchedAt.push(Date.now());
+    if (announceDuringFetch !== undefined) self.wakeAt(Date.now() + announceDuringFetch);
+    announceDuringFetch = undefined;
   });
-  loop.start();
   // Idle polls back off from 20 ms: after 1.3 s the loop is in a sleep of 1,280 ms.
   await new Promise((r) => setTimeout(r, 1_300));
   const polls = fetchedAt.length;
