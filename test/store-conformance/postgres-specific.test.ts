@@ -376,6 +376,61 @@ await describePostgres("PostgresStore specifics", () => {
     assert.equal(await raised(), 3);
   });
 
+  test("a batch of appends retried after its reply was lost adds each message once and refuses the same calls", async () => {
+    const store = makeStore();
+    await store.open();
+    await store.createInstance(HUB, newInstance("one"));
+    await store.createInstance(HUB, newInstance("two"));
+    const s = `"${store.schema}"`;
+    const raised = async (): Promise<Record<string, number>> =>
+      Object.fromEntries(
+        (
+          await adminQuery(
+            `SELECT instance_id AS id, count(*)::int AS n FROM ${s}.inbox WHERE event LIKE '%EventRaised%' GROUP BY 1`,
+          )
+        ).rows.map((r) => [r.id as string, r.n as number]),
+      );
+    type Callback = (err: unknown, result?: unknown) => void;
+    const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+    let attempts = 0;
+    const patched = function (this: pg.Client, ...args: unknown[]): unknown {
+      const callback = args.at(-1);
+      if (!String(args[0]).includes("refrain_append_messages(") || typeof callback !== "function") {
+        return query.apply(this, args);
+      }
+      const loseReply = attempts++ === 0;
+      const wrapped: Callback = (err, result) =>
+        (callback as Callback)(
+          loseReply && !err ? new Error("Connection terminated unexpectedly") : err,
+          result,
+        );
+      return query.apply(this, [...args.slice(0, -1), wrapped]);
+    };
+    pg.Client.prototype.query = patched as typeof pg.Client.prototype.query;
+    let settled: PromiseSettledResult<void>[];
+    try {
+      settled = await Promise.allSettled([
+        store.appendMessage(HUB, eventMessage("one", "a")),
+        store.appendMessage(HUB, eventMessage("two", "pause"), {
+          transition: { from: "Pending", to: "Suspended" },
+        }),
+        store.appendMessage(HUB, eventMessage("one", "refused"), {
+          transition: { from: "Failed", to: "Pending" },
+        }),
+        store.appendMessage(HUB, eventMessage("ghost", "x")),
+      ]);
+    } finally {
+      pg.Client.prototype.query = query as typeof pg.Client.prototype.query;
+    }
+    assert.equal(attempts, 2, "the batch's first reply was lost and the batch retried");
+    assert.deepStrictEqual(
+      settled.map((r) => (r.status === "fulfilled" ? "ok" : (r.reason as { code?: string }).code)),
+      ["ok", "ok", "INVALID_STATE", "INSTANCE_NOT_FOUND"],
+    );
+    assert.deepStrictEqual(await raised(), { one: 1, two: 1 });
+    assert.equal((await store.getInstance(HUB, "two"))?.runtimeStatus, "Suspended");
+  });
+
   test("the listening connection comes back after its backend is terminated", async () => {
     const app = `refrain_listen_${randomBytes(4).toString("hex")}`;
     const a = makeStore({ pool: { application_name: app } });

@@ -212,6 +212,53 @@ export function instanceTests(h: StoreHarness): void {
       });
     }
 
+    test("calls made at once each settle on their own; one instance's messages keep their order", async () => {
+      await instanceWithStatus(h.store, "live", "Running");
+      await instanceWithStatus(h.store, "done", "Completed");
+      await instanceWithStatus(h.store, "failed", "Failed");
+      const settled = await Promise.allSettled([
+        h.store.appendMessage(HUB, eventMessage("live", "e1")),
+        h.store.appendMessage(HUB, eventMessage("ghost", "e")),
+        h.store.appendMessage(HUB, eventMessage("done", "e"), { onlyIfActive: true }),
+        h.store.appendMessage(HUB, eventMessage("live", "refused"), {
+          transition: { from: "Failed", to: "Pending" },
+        }),
+        h.store.appendMessage(HUB, eventMessage("failed", "rewind"), {
+          transition: { from: "Failed", to: "Pending" },
+        }),
+        h.store.appendMessage(HUB, eventMessage("live", "e2")),
+        h.store.appendMessage(HUB, eventMessage("done", "accepted")),
+      ]);
+      const codes = settled.map((r) =>
+        r.status === "fulfilled" ? "ok" : ((r.reason as { code?: string }).code ?? String(r.reason)),
+      );
+      assert.deepStrictEqual(codes, [
+        "ok",
+        "INSTANCE_NOT_FOUND",
+        "INSTANCE_NOT_RUNNING",
+        "INVALID_STATE",
+        "ok",
+        "ok",
+        "ok",
+      ]);
+      assert.equal((await h.store.getInstance(HUB, "live"))?.runtimeStatus, "Running");
+      assert.equal((await h.store.getInstance(HUB, "failed"))?.runtimeStatus, "Pending");
+      assert.equal(await h.store.getInstance(HUB, "ghost"), undefined);
+      const names = new Map<string, string[]>();
+      for (let item = await h.store.leaseNextOrchestration(HUB, WORKER, [ORCH], LONG_LEASE); item; ) {
+        names.set(
+          item.instance.instanceId,
+          item.messages.flatMap((m) => (m.event.kind === "EventRaised" ? [m.event.name] : [])),
+        );
+        item = await h.store.leaseNextOrchestration(HUB, WORKER, [ORCH], LONG_LEASE);
+      }
+      assert.deepStrictEqual(Object.fromEntries([...names].sort()), {
+        done: ["accepted"],
+        failed: ["rewind"],
+        live: ["e1", "e2"],
+      });
+    });
+
     test("executionId is carried when set and absent when not", async () => {
       await instanceWithStatus(h.store, "a", "Running");
       await h.store.appendMessage(HUB, eventMessage("a", "targeted", Date.now(), "a-e1"));

@@ -251,6 +251,69 @@ const ENTRY_POINTS = (s: string): string => `
     RETURN ${s}.refrain_notify(p_hub, p_origin, v_notes);
   END $$;
 
+  -- appendMessage for several calls at once: p_items is [{m, onlyIfActive, from, to, key}], each
+  -- checked and written as refrain_append_message would, in order, in one transaction. A call that
+  -- is refused changes nothing (its key is removed again, so a retry is refused the same way) and
+  -- is listed in refused as {index, code, status} with refrain_append_message's SQLSTATE.
+  CREATE OR REPLACE FUNCTION ${s}.refrain_append_messages(p_hub text, p_items jsonb, p_origin text, p_now bigint)
+  RETURNS jsonb ${FN} AS $$
+  DECLARE
+    v_item jsonb;
+    v_index integer;
+    v_m jsonb;
+    v_id text;
+    v_status text;
+    v_code text;
+    v_notes jsonb[] := '{}';
+    v_note jsonb;
+    v_refused jsonb[] := '{}';
+  BEGIN
+    FOR v_item, v_index IN SELECT t.v, (t.ord - 1)::integer FROM jsonb_array_elements(p_items) WITH ORDINALITY AS t(v, ord) LOOP
+      v_m := v_item->'m';
+      v_id := v_m->>'instanceId';
+      v_note := ${s}.refrain_work(v_id, (v_m->>'visibleAt')::bigint, p_now);
+      IF v_item->>'to' IS NOT NULL THEN
+        v_note := jsonb_build_array(v_note, jsonb_build_object('kind', 'instance-updated', 'instanceId', v_id,
+          'runtimeStatus', v_item->>'to'));
+      END IF;
+      INSERT INTO ${s}.message_keys (hub, key, created_at) VALUES (p_hub, v_item->>'key', p_now) ON CONFLICT DO NOTHING;
+      IF NOT FOUND THEN
+        v_notes := v_notes || v_note; -- done by an earlier attempt of this call
+        CONTINUE;
+      END IF;
+      IF v_m->'ensureTarget' IS NOT NULL THEN
+        PERFORM ${s}.refrain_ensure_instance(p_hub, v_id, v_m->'ensureTarget', p_now);
+      END IF;
+      v_code := NULL;
+      SELECT runtime_status INTO v_status FROM ${s}.instances WHERE hub = p_hub AND instance_id = v_id FOR KEY SHARE;
+      IF NOT FOUND THEN
+        v_code := 'RF003';
+      ELSIF (v_item->>'onlyIfActive')::boolean AND v_status IN ('Completed', 'Failed', 'Terminated') THEN
+        v_code := 'RF004';
+      ELSIF v_item->>'from' IS NOT NULL THEN
+        SELECT runtime_status INTO v_status FROM ${s}.instances
+          WHERE hub = p_hub AND instance_id = v_id FOR NO KEY UPDATE;
+        IF v_status <> v_item->>'from' THEN
+          v_code := 'RF005';
+        ELSE
+          UPDATE ${s}.instances SET runtime_status = v_item->>'to', last_updated_at = p_now
+            WHERE hub = p_hub AND instance_id = v_id;
+        END IF;
+      END IF;
+      IF v_code IS NOT NULL THEN
+        v_refused := v_refused || jsonb_build_object('index', v_index, 'code', v_code, 'status', v_status);
+        DELETE FROM ${s}.message_keys WHERE hub = p_hub AND key = v_item->>'key';
+        CONTINUE;
+      END IF;
+      INSERT INTO ${s}.inbox (hub, instance_id, execution_id, event, visible_at)
+        VALUES (p_hub, v_id, v_m->>'executionId', v_m->>'event', (v_m->>'visibleAt')::bigint);
+      v_notes := v_notes || v_note;
+    END LOOP;
+    DELETE FROM ${s}.message_keys WHERE hub = p_hub AND created_at < p_now - ${MESSAGE_KEY_RETENTION_MS};
+    RETURN jsonb_build_object('refused', to_jsonb(v_refused),
+      'notes', ${s}.refrain_notify(p_hub, p_origin, ${flatNotes("v_notes")}));
+  END $$;
+
   -- leaseOrchestrations. Locks up to p_max eligible instances, oldest visible message first
   -- (skipping rows other transactions hold), leases them, then reads their messages and history
   -- lengths in later statements (after the locks). A message counts as visible when it is by

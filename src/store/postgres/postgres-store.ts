@@ -56,18 +56,17 @@ import type {
   Store,
   StoreNotification,
 } from "../store.js";
+import { AppendQueue } from "./append-queue.js";
 import { CreateQueue } from "./create-queue.js";
 import { withRetry } from "./errors.js";
 import { ChangeFeed } from "./notifications.js";
 import {
-  appendJson,
   type InstanceRow,
   listQuery,
   purgeQuery,
   type Statements,
   statements,
   terminalIdsQuery,
-  toNotifications,
 } from "./operations.js";
 import { applyMigrations, channelName } from "./schema.js";
 import { type PostgresStoreOptions, type ResolvedOptions, resolveOptions } from "./setup.js";
@@ -98,6 +97,7 @@ export class PostgresStore implements Store {
   private readonly pending = new Set<Promise<unknown>>();
   private readonly work: PostgresWork;
   private readonly creates: CreateQueue;
+  private readonly appends: AppendQueue;
   private warmup: StatsWarmup | undefined;
 
   /** Validates the options; nothing is opened until `open()`. */
@@ -124,6 +124,7 @@ export class PostgresStore implements Store {
     };
     this.work = new PostgresWork(binding);
     this.creates = new CreateQueue(binding);
+    this.appends = new AppendQueue(binding);
   }
 
   /** Connects and applies migrations (under an advisory lock). Idempotent. */
@@ -138,7 +139,10 @@ export class PostgresStore implements Store {
 
   /** Waits for pending calls, then closes the pool and the listening connection. */
   async close(): Promise<void> {
-    if (this.pool && !this.closed) this.creates.flush();
+    if (this.pool && !this.closed) {
+      this.creates.flush();
+      this.appends.flush();
+    }
     this.closed = true;
     this.warmup?.stop();
     await this.opening?.catch(() => {});
@@ -170,24 +174,8 @@ export class PostgresStore implements Store {
 
   /** Adds a message to an existing instance's inbox (or, with `ensureTarget`, creates the row). */
   async appendMessage(hub: string, message: NewMessage, options?: AppendOptions): Promise<void> {
-    const body = JSON.stringify(appendJson(message));
-    const { from, to } = options?.transition ?? {};
-    // The same key on every attempt: a retry after a commit whose reply was lost changes nothing.
-    const key = randomUUID();
-    const notes = await this.run("appendMessage", message.instanceId, async (db) => {
-      const params = [
-        hub,
-        body,
-        options?.onlyIfActive === true,
-        this.origin,
-        from ?? null,
-        to ?? null,
-        Date.now(),
-        key,
-      ];
-      return (await db.query(this.sql.appendMessage, params)).rows[0]?.notes;
-    });
-    this.feed.emit(hub, toNotifications(notes));
+    this.livePool();
+    return this.appends.append(hub, message, options);
   }
 
   /** The instance row, or undefined. */

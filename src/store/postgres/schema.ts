@@ -165,7 +165,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 9,
-    description: "work notifications of messages visible later carry their visibleAt",
+    description: "work notifications carry visibleAt; appendMessage calls of one turn go as one batch",
     sql: storeFunctions,
   },
 ];
