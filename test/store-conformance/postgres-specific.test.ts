@@ -71,6 +71,31 @@ async function killBackends(name: string): Promise<number> {
   return rows[0].n as number;
 }
 
+/**
+ * Makes queries whose text includes `sql` commit but lose their reply (as a connection that breaks
+ * after the commit) whenever `lose()` says so; returns the function that undoes it. (The pool
+ * calls a client's query with a callback; the callback hears of the failure.)
+ */
+function loseReplies(sql: string, lose: () => boolean): () => void {
+  type Callback = (err: unknown, result?: unknown) => void;
+  const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+  const patched = function (this: pg.Client, ...args: unknown[]): unknown {
+    const callback = args.at(-1);
+    if (!String(args[0]).includes(sql) || typeof callback !== "function") return query.apply(this, args);
+    const loseReply = lose();
+    const wrapped: Callback = (err, result) =>
+      (callback as Callback)(
+        loseReply && !err ? new Error("Connection terminated unexpectedly") : err,
+        result,
+      );
+    return query.apply(this, [...args.slice(0, -1), wrapped]);
+  };
+  pg.Client.prototype.query = patched as typeof pg.Client.prototype.query;
+  return () => {
+    pg.Client.prototype.query = query as typeof pg.Client.prototype.query;
+  };
+}
+
 /** Passes when the error is the retryable StoreUnavailableError (or one of the `allowed` codes). */
 function expectTransient(err: unknown, allowed: string[] = []): void {
   assert.ok(err instanceof RefrainError, `unexpected error ${String(err)}`);
@@ -338,25 +363,9 @@ await describePostgres("PostgresStore specifics", () => {
           `SELECT count(*)::int AS n FROM ${s}.inbox WHERE instance_id = 'twice' AND event LIKE '%EventRaised%'`,
         )
       ).rows[0].n as number;
-    // The first attempt of each call commits, then its connection "breaks" before the reply. (The
-    // pool calls a client's query with a callback; the callback hears of the failure.)
-    type Callback = (err: unknown, result?: unknown) => void;
-    const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+    // The first attempt of each call commits, then its connection "breaks" before the reply.
     let lost = 0;
-    const patched = function (this: pg.Client, ...args: unknown[]): unknown {
-      const callback = args.at(-1);
-      if (!String(args[0]).includes("refrain_append_message(") || typeof callback !== "function") {
-        return query.apply(this, args);
-      }
-      const loseReply = lost++ % 2 === 0;
-      const wrapped: Callback = (err, result) =>
-        (callback as Callback)(
-          loseReply && !err ? new Error("Connection terminated unexpectedly") : err,
-          result,
-        );
-      return query.apply(this, [...args.slice(0, -1), wrapped]);
-    };
-    pg.Client.prototype.query = patched as typeof pg.Client.prototype.query;
+    const restore = loseReplies("refrain_append_message(", () => lost++ % 2 === 0);
     try {
       await store.appendMessage(HUB, eventMessage("twice", "approved"));
       assert.equal(lost, 2, "the first attempt's reply was lost and the call retried");
@@ -369,7 +378,7 @@ await describePostgres("PostgresStore specifics", () => {
       assert.equal(await raised(), 2);
       assert.equal((await store.getInstance(HUB, "twice"))?.runtimeStatus, "Suspended");
     } finally {
-      pg.Client.prototype.query = query as typeof pg.Client.prototype.query;
+      restore();
     }
     // Without an earlier attempt the key does not get in the way: the same message again is added.
     await store.appendMessage(HUB, eventMessage("twice", "approved"));
@@ -390,23 +399,8 @@ await describePostgres("PostgresStore specifics", () => {
           )
         ).rows.map((r) => [r.id as string, r.n as number]),
       );
-    type Callback = (err: unknown, result?: unknown) => void;
-    const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
     let attempts = 0;
-    const patched = function (this: pg.Client, ...args: unknown[]): unknown {
-      const callback = args.at(-1);
-      if (!String(args[0]).includes("refrain_append_messages(") || typeof callback !== "function") {
-        return query.apply(this, args);
-      }
-      const loseReply = attempts++ === 0;
-      const wrapped: Callback = (err, result) =>
-        (callback as Callback)(
-          loseReply && !err ? new Error("Connection terminated unexpectedly") : err,
-          result,
-        );
-      return query.apply(this, [...args.slice(0, -1), wrapped]);
-    };
-    pg.Client.prototype.query = patched as typeof pg.Client.prototype.query;
+    const restore = loseReplies("refrain_append_messages(", () => attempts++ === 0);
     let settled: PromiseSettledResult<void>[];
     try {
       settled = await Promise.allSettled([
@@ -420,7 +414,7 @@ await describePostgres("PostgresStore specifics", () => {
         store.appendMessage(HUB, eventMessage("ghost", "x")),
       ]);
     } finally {
-      pg.Client.prototype.query = query as typeof pg.Client.prototype.query;
+      restore();
     }
     assert.equal(attempts, 2, "the batch's first reply was lost and the batch retried");
     assert.deepStrictEqual(

@@ -10,6 +10,7 @@ import { randomUUID } from "node:crypto";
 import type { AppendOptions, NewMessage } from "../store.js";
 import { translatePgError } from "./errors.js";
 import { appendJson, toNotifications } from "./operations.js";
+import { TurnQueue } from "./turn-queue.js";
 import type { WorkBinding } from "./work.js";
 
 /** Largest number of messages added in one call. */
@@ -32,34 +33,22 @@ interface AppendResult {
 
 /** Coalesces concurrent appends into batched calls. */
 export class AppendQueue {
-  private pending = new Map<string, PendingAppend[]>();
-  private scheduled = false;
+  private readonly queue = new TurnQueue<PendingAppend>(MAX_BATCH, (hub, batch) => {
+    void (batch.length === 1 ? this.sendOne(hub, batch[0]!) : this.send(hub, batch));
+  });
 
   constructor(private readonly b: WorkBinding) {}
 
   /** Queues one append; settles when its batch committed (or failed). */
   append(hub: string, message: NewMessage, options: AppendOptions | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const list = this.pending.get(hub) ?? [];
-      list.push({ message, options, key: randomUUID(), resolve, reject });
-      this.pending.set(hub, list);
-      if (this.scheduled) return;
-      this.scheduled = true;
-      setImmediate(() => this.flush());
+      this.queue.add(hub, { message, options, key: randomUUID(), resolve, reject });
     });
   }
 
   /** Sends everything queued now (also before the store closes). */
   flush(): void {
-    this.scheduled = false;
-    const all = this.pending;
-    this.pending = new Map();
-    for (const [hub, list] of all) {
-      for (let i = 0; i < list.length; i += MAX_BATCH) {
-        const batch = list.slice(i, i + MAX_BATCH);
-        void (batch.length === 1 ? this.sendOne(hub, batch[0]!) : this.send(hub, batch));
-      }
-    }
+    this.queue.flush();
   }
 
   private async sendOne(hub: string, p: PendingAppend): Promise<void> {

@@ -8,6 +8,7 @@
 import { InstanceAlreadyExistsError } from "../../core/errors.js";
 import type { ActivityClaim, ActivityWorkItem, CreateOptions, NewInstance } from "../store.js";
 import { checkpointJson, instanceJson, toNotifications } from "./operations.js";
+import { TurnQueue } from "./turn-queue.js";
 import { claimedWorkItems, claimJson, type TaskRow, type WorkBinding } from "./work.js";
 
 /** Largest number of instances created in one call. */
@@ -44,31 +45,23 @@ function batchClaim(batch: readonly PendingCreate[]): ActivityClaim | undefined 
 
 /** Coalesces concurrent instance creations into batched calls. */
 export class CreateQueue {
-  private pending = new Map<string, PendingCreate[]>();
-  private scheduled = false;
+  private readonly queue = new TurnQueue<PendingCreate>(
+    MAX_BATCH,
+    (hub, batch) => void this.send(hub, batch),
+  );
 
   constructor(private readonly b: WorkBinding) {}
 
   /** Queues one creation; settles when its batch committed (or failed). */
   create(hub: string, instance: NewInstance, options: CreateOptions): Promise<ActivityWorkItem[]> {
     return new Promise<ActivityWorkItem[]>((resolve, reject) => {
-      const list = this.pending.get(hub) ?? [];
-      list.push({ instance, options, resolve, reject });
-      this.pending.set(hub, list);
-      if (this.scheduled) return;
-      this.scheduled = true;
-      setImmediate(() => this.flush());
+      this.queue.add(hub, { instance, options, resolve, reject });
     });
   }
 
   /** Sends everything queued now (also before the store closes). */
   flush(): void {
-    this.scheduled = false;
-    const all = this.pending;
-    this.pending = new Map();
-    for (const [hub, list] of all) {
-      for (let i = 0; i < list.length; i += MAX_BATCH) void this.send(hub, list.slice(i, i + MAX_BATCH));
-    }
+    this.queue.flush();
   }
 
   private async send(hub: string, batch: PendingCreate[]): Promise<void> {
