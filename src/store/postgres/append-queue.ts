@@ -96,17 +96,16 @@ export class AppendQueue {
     this.b.emit(hub, toNotifications(result.notes));
     this.b.wrote(batch.length - result.refused.length);
     const refused = new Map(result.refused.map((r) => [order[r.index]!, r]));
-    batch.forEach((p, i) => {
+    for (const [i, p] of batch.entries()) {
       const r = refused.get(i);
-      if (r === undefined) return p.resolve();
+      if (r === undefined) {
+        p.resolve();
+        continue;
+      }
+      // The refusal as the single call's SQLSTATE would have raised it.
       const err = Object.assign(new Error(r.status ?? ""), { code: r.code });
-      p.reject(
-        translatePgError(err, {
-          operation: "appendMessage",
-          schema: this.b.schema,
-          subject: p.message.instanceId,
-        }),
-      );
-    });
+      const context = { operation: "appendMessage", schema: this.b.schema, subject: p.message.instanceId };
+      p.reject(translatePgError(err, context));
+    }
   }
 }
