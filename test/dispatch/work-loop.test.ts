@@ -160,20 +160,24 @@ test("work announced for later ends an idle sleep at its time, with no fetch bef
     if (announceDuringFetch !== undefined) self.wakeAt(Date.now() + announceDuringFetch);
     announceDuringFetch = undefined;
   });
-  // Idle polls back off from 20 ms: after 1.3 s the loop is in a sleep of 1,280 ms.
-  await new Promise((r) => setTimeout(r, 1_300));
-  const polls = fetchedAt.length;
-  const announced = Date.now();
-  announceDuringFetch = 150;
-  loop.wakeAt(announced + 200);
-  await until(() => fetchedAt.length === polls + 1, "a fetch at the announced time");
-  const woke = fetchedAt[polls]!;
-  assert.ok(woke >= announced + 195, `no fetch before the announced time (${woke - announced} ms)`);
-  assert.ok(woke < announced + 1_000, `the sleep ended at the announced time (${woke - announced} ms)`);
-  // Announced while a fetch ran: the sleep after it ends at that time, not at the next poll.
-  await until(() => fetchedAt.length === polls + 2, "a fetch at the time announced during the last one");
-  const next = fetchedAt[polls + 1]! - woke;
-  assert.ok(next >= 145 && next < 1_500, `the next fetch came ${next} ms later`);
-  await loop.stopLeasing();
-  await loop.drain();
+  try {
+    // Idle polls back off from 20 ms: after 1.3 s the loop is in a sleep of 1,280 ms.
+    await new Promise((r) => setTimeout(r, 1_300));
+    const polls = fetchedAt.length;
+    const announced = Date.now();
+    announceDuringFetch = 150;
+    loop.wakeAt(announced + 200);
+    await until(() => fetchedAt.length === polls + 1, "a fetch at the announced time");
+    const woke = fetchedAt[polls]!;
+    assert.ok(woke >= announced + 195, `no fetch before the announced time (${woke - announced} ms)`);
+    assert.ok(woke < announced + 1_000, `the sleep ended at the announced time (${woke - announced} ms)`);
+    // Announced while a fetch ran: the sleep after it ends at that time, not at the next poll.
+    await until(() => fetchedAt.length === polls + 2, "a fetch at the time announced during the last one");
+    const next = fetchedAt[polls + 1]! - woke;
+    assert.ok(next >= 145 && next < 1_500, `the next fetch came ${next} ms later`);
+  } finally {
+    // Stopped even when an assertion fails: a sleeping loop would keep the test process alive.
+    await loop.stopLeasing();
+    await loop.drain();
+  }
 });
