@@ -53,8 +53,8 @@ export class AppendQueue {
 
   private async sendOne(hub: string, p: PendingAppend): Promise<void> {
     const { from, to } = p.options?.transition ?? {};
-    const body = JSON.stringify(appendJson(p.message));
     try {
+      const body = JSON.stringify(appendJson(p.message));
       const notes = await this.b.run("appendMessage", p.message.instanceId, async (db) => {
         const params = [hub, body, p.options?.onlyIfActive === true, this.b.origin, from ?? null, to ?? null];
         const { rows } = await db.query(this.b.sql.appendMessage, [...params, Date.now(), p.key]);
@@ -73,15 +73,15 @@ export class AppendQueue {
     const order = batch.map((_, i) => i);
     const id = (i: number): string => batch[i]!.message.instanceId;
     order.sort((x, y) => (id(x) < id(y) ? -1 : id(x) > id(y) ? 1 : 0));
-    const body = JSON.stringify(
-      order.map((i) => {
-        const { message, options, key } = batch[i]!;
-        const { from, to } = options?.transition ?? {};
-        return { m: appendJson(message), onlyIfActive: options?.onlyIfActive === true, from, to, key };
-      }),
-    );
     let result: AppendResult;
     try {
+      const body = JSON.stringify(
+        order.map((i) => {
+          const { message, options, key } = batch[i]!;
+          const { from, to } = options?.transition ?? {};
+          return { m: appendJson(message), onlyIfActive: options?.onlyIfActive === true, from, to, key };
+        }),
+      );
       result = await this.b.run("appendMessage", undefined, async (db) => {
         const { rows } = await db.query<{ result: AppendResult }>(
           `SELECT ${this.b.schema}.refrain_append_messages($1, $2::jsonb, $3, $4) AS result`,

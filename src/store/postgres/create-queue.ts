@@ -68,15 +68,16 @@ export class CreateQueue {
     // In instance-ID order, so concurrent batches lock rows in one order and cannot deadlock.
     const order = batch.map((_, i) => i);
     order.sort((x, y) => (batch[x]!.instance.instanceId < batch[y]!.instance.instanceId ? -1 : 1));
-    const body = JSON.stringify(
-      order.map((i) => {
-        const { instance, options } = batch[i]!;
-        const item = instanceJson(instance);
-        return options.firstStep ? { firstStep: checkpointJson(options.firstStep), ...item } : item;
-      }),
-    );
     let result: CreateResult;
     try {
+      // Built here, so that a failure settles every call of the batch rather than none.
+      const body = JSON.stringify(
+        order.map((i) => {
+          const { instance, options } = batch[i]!;
+          const item = instanceJson(instance);
+          return options.firstStep ? { firstStep: checkpointJson(options.firstStep), ...item } : item;
+        }),
+      );
       const claim = claimJson(batchClaim(batch), Date.now());
       result = await this.b.run("createInstance", undefined, async (db, attempt) => {
         const { rows } = await db.query<{ result: CreateResult }>(
