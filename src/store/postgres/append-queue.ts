@@ -10,7 +10,7 @@ import { randomUUID } from "node:crypto";
 import type { AppendOptions, NewMessage } from "../store.js";
 import { translatePgError } from "./errors.js";
 import { appendJson, toNotifications } from "./operations.js";
-import { TurnQueue } from "./turn-queue.js";
+import { idOrder, TurnQueue } from "./turn-queue.js";
 import type { WorkBinding } from "./work.js";
 
 /** Largest number of messages added in one call. */
@@ -68,11 +68,7 @@ export class AppendQueue {
   }
 
   private async send(hub: string, batch: PendingAppend[]): Promise<void> {
-    // In instance-ID order (a stable sort: one instance's messages keep their order), so
-    // concurrent batches lock rows in one order.
-    const order = batch.map((_, i) => i);
-    const id = (i: number): string => batch[i]!.message.instanceId;
-    order.sort((x, y) => (id(x) < id(y) ? -1 : id(x) > id(y) ? 1 : 0));
+    const order = idOrder(batch.map((p) => p.message.instanceId));
     let result: AppendResult;
     try {
       const body = JSON.stringify(

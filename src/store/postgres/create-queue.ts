@@ -8,7 +8,7 @@
 import { InstanceAlreadyExistsError } from "../../core/errors.js";
 import type { ActivityClaim, ActivityWorkItem, CreateOptions, NewInstance } from "../store.js";
 import { checkpointJson, instanceJson, toNotifications } from "./operations.js";
-import { TurnQueue } from "./turn-queue.js";
+import { idOrder, TurnQueue } from "./turn-queue.js";
 import { claimedWorkItems, claimJson, type TaskRow, type WorkBinding } from "./work.js";
 
 /** Largest number of instances created in one call. */
@@ -65,9 +65,7 @@ export class CreateQueue {
   }
 
   private async send(hub: string, batch: PendingCreate[]): Promise<void> {
-    // In instance-ID order, so concurrent batches lock rows in one order and cannot deadlock.
-    const order = batch.map((_, i) => i);
-    order.sort((x, y) => (batch[x]!.instance.instanceId < batch[y]!.instance.instanceId ? -1 : 1));
+    const order = idOrder(batch.map((p) => p.instance.instanceId));
     let result: CreateResult;
     try {
       // Built here, so that a failure settles every call of the batch rather than none.

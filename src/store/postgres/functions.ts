@@ -46,8 +46,8 @@ const HELPERS = (s: string, channel: string): string => `
   CREATE OR REPLACE FUNCTION ${s}.refrain_work(p_instance_id text, p_visible_at bigint, p_now bigint)
   RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN p_visible_at > p_now
-      THEN jsonb_build_object('kind', 'orchestration-work', 'instanceId', p_instance_id, 'visibleAt', p_visible_at)
-      ELSE jsonb_build_object('kind', 'orchestration-work', 'instanceId', p_instance_id) END
+      THEN ${s}.refrain_work(p_instance_id) || jsonb_build_object('visibleAt', p_visible_at)
+      ELSE ${s}.refrain_work(p_instance_id) END
   $$;
 
   CREATE OR REPLACE FUNCTION ${s}.refrain_delete_instance(p_hub text, p_id text) RETURNS void ${FN} AS $$

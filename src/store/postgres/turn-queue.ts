@@ -34,3 +34,13 @@ export class TurnQueue<P> {
     }
   }
 }
+
+/**
+ * The positions of `ids` in ID order, equal IDs in their original order: batches sent in this
+ * order lock rows in one order (so concurrent batches cannot deadlock), and the calls of one
+ * instance keep the order they were made in.
+ */
+export function idOrder(ids: readonly string[]): number[] {
+  const order = ids.map((_, i) => i);
+  return order.sort((x, y) => (ids[x]! < ids[y]! ? -1 : ids[x]! > ids[y]! ? 1 : x - y));
+}
